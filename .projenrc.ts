@@ -1,0 +1,88 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-migrated-service',
+  packageName: 'cdk8s-migrated-service',
+  description:
+    'One image tag in, a migration Job, a gated Deployment and least-privilege RBAC out: ' +
+    'database schema migrations that run once per release, for cdk8s.',
+  keywords: ['cdk8s', 'kubernetes', 'migration', 'database', 'job', 'init-container', 'fluxcd', 'argocd', 'helm'],
+  author: 'cdk8s-migrated-service authors',
+  authorAddress: 'maintainers@example.com',
+  repositoryUrl: 'https://github.com/example/cdk8s-migrated-service.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  jsiiVersion: '~6.0.0',
+
+  cdk8sVersion: '2.70.0',
+  constructsVersion: '10.4.2',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s-plus-28@^2.5.6',
+    'cdk8s-cli@^2.200.0',
+    'kubernetes-models@4.5.1',
+    'fast-check@^4',
+    'yaml@^2',
+  ],
+
+  // The dev tsconfig lives at the root so editors, ts-node (examples, bench) and jest share it.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    compilerOptions: {},
+    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
+    exclude: ['node_modules', 'examples/**/dist', 'examples/**/node_modules'],
+  },
+
+  // Release targets beyond npm. They are packaged only by the release workflow (see the
+  // package task below): PyPI, Maven Central, NuGet and the Go proxy are not reachable here.
+  publishToPypi: { distName: 'cdk8s-migrated-service', module: 'cdk8s_migrated_service' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk8s_migrated_service',
+    mavenGroupId: 'io.github.cdk8s-migrated-service',
+    mavenArtifactId: 'cdk8s-migrated-service',
+  },
+  publishToNuget: { dotNetNamespace: 'Cdk8sMigratedService', packageId: 'Cdk8sMigratedService' },
+  publishToGo: { moduleName: 'github.com/example/cdk8s-migrated-service-go' },
+
+  jestOptions: {
+    // Snapshots must fail when they differ, never silently rewrite themselves.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      // The pack-and-install acceptance test compiles and installs; give it room.
+      testTimeout: 30_000,
+      testPathIgnorePatterns: ['/node_modules/', '/examples/.*/dist/'],
+    },
+  },
+  gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile'],
+  npmignoreEnabled: true,
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json'] },
+});
+
+// Locally and in CI only the js target can be packaged (only the npm registry is reachable);
+// projen's default packages every target outside CI. The release workflow still packages each
+// language through its own package:<lang> task.
+const packageJs = project.tasks.tryFind('package:js');
+if (packageJs) {
+  project.packageTask.reset();
+  project.packageTask.spawn(packageJs);
+}
+
+project.addTask('example', {
+  description: 'Synthesize the example app with `cdk8s synth` and print the YAML',
+  cwd: 'examples/basic',
+  steps: [
+    { exec: 'npx cdk8s synth --no-check-upgrade' },
+    { exec: 'cat dist/*.k8s.yaml' },
+  ],
+});
+
+project.addTask('bench', {
+  description: 'Synth benchmark: MigratedService against the same objects written by hand',
+  exec: 'ts-node --project tsconfig.dev.json bench/synth.bench.ts',
+  receiveArgs: true,
+});
+
+project.synth();

@@ -1,0 +1,231 @@
+import { MigratedServiceError } from './errors';
+
+/**
+ * Options for a migration tool of your own.
+ */
+export interface CustomMigrationToolOptions {
+  /** A short name, used in messages and docs (e.g. `my-migrator`). */
+  readonly name: string;
+
+  /** The command that applies all pending migrations and exits 0 on success. */
+  readonly command: string[];
+
+  /**
+   * A command that exits non-zero while migrations are pending and 0 when the schema is current.
+   * Needed for `Waiter.schemaCheck()`.
+   *
+   * @default - none: `Waiter.schemaCheck()` is refused for this tool
+   */
+  readonly checkCommand?: string[];
+
+  /**
+   * Whether the tool writes to its HOME directory (npm/npx-based tools do). Under the read-only
+   * root filesystem the library then sets `HOME=/tmp` on an emptyDir.
+   *
+   * @default false
+   */
+  readonly needsWritableHome?: boolean;
+}
+
+/** Options for presets whose commands take a migrations directory. */
+export interface MigrationDirOptions {
+  /**
+   * The migrations directory inside the migration image.
+   *
+   * @default - the tool's own convention, listed in docs/migration-tools.md
+   */
+  readonly dir?: string;
+
+  /**
+   * The environment variable holding the database URL. Kubernetes expands `$(NAME)` in the
+   * command from the container's environment, so no shell is needed in the image.
+   *
+   * @default "DATABASE_URL"
+   */
+  readonly urlEnv?: string;
+}
+
+/** Options for goose. */
+export interface GooseOptions extends MigrationDirOptions {
+  /**
+   * The goose driver (`postgres`, `mysql`, `sqlite3`, `clickhouse`, …).
+   *
+   * @default "postgres"
+   */
+  readonly driver?: string;
+}
+
+/** Options for TypeORM. */
+export interface TypeOrmOptions {
+  /**
+   * The compiled DataSource file, relative to the image's working directory.
+   *
+   * @default "dist/data-source.js"
+   */
+  readonly dataSource?: string;
+}
+
+/**
+ * A database migration tool: the command that applies migrations and, where the tool has one, the
+ * command that fails while migrations are pending.
+ *
+ * The migration runs in the migration image (the service image unless `migration.image` is set),
+ * always tagged with `imageTag`. A tool's stock image (`flyway/flyway`, `migrate/migrate`, …) is
+ * the base you build that image from, with your migrations inside: see docs/migration-tools.md.
+ */
+export class MigrationTool {
+  /** Prisma: `npx prisma migrate deploy`; check `npx prisma migrate status`. Runs in the app image. */
+  public static prisma(): MigrationTool {
+    return new MigrationTool('prisma', ['npx', 'prisma', 'migrate', 'deploy'],
+      ['npx', 'prisma', 'migrate', 'status'], true, undefined);
+  }
+
+  /** Alembic: `alembic upgrade head`; check `alembic current --check-heads` (Alembic ≥ 1.17.1). */
+  public static alembic(): MigrationTool {
+    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'],
+      ['alembic', 'current', '--check-heads'], false, undefined);
+  }
+
+  /** Flyway: `flyway migrate`; check `flyway validate` (fails on pending migrations). Base image `flyway/flyway`. */
+  public static flyway(): MigrationTool {
+    return new MigrationTool('flyway', ['flyway', 'migrate'], ['flyway', 'validate'], false, 'flyway/flyway');
+  }
+
+  /** Liquibase: `liquibase update`. No check command (status only prints). Base image `liquibase/liquibase`. */
+  public static liquibase(): MigrationTool {
+    return new MigrationTool('liquibase', ['liquibase', 'update'], undefined, false, 'liquibase/liquibase');
+  }
+
+  /**
+   * Atlas: `atlas migrate apply --url $(DATABASE_URL) --dir file://migrations`; the check compares
+   * `atlas migrate status --format '{{ .Status }}'` with `OK` in `sh` (use an image with a shell,
+   * such as `arigaio/atlas:latest-alpine`, for `Waiter.schemaCheck()`).
+   */
+  public static atlas(options: MigrationDirOptions = {}): MigrationTool {
+    const url = `$(${urlEnv('atlas', options.urlEnv)})`;
+    const dir = options.dir ?? 'file://migrations';
+    return new MigrationTool('atlas', ['atlas', 'migrate', 'apply', '--url', url, '--dir', dir],
+      // `$$(` keeps Kubernetes from treating the shell substitution as a variable reference.
+      ['sh', '-c', 'test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{ .Status }}\')" = OK',
+        'atlas-check', url, dir],
+      false, 'arigaio/atlas');
+  }
+
+  /** golang-migrate: `migrate -path /migrations -database $(DATABASE_URL) up`. No check. Base image `migrate/migrate`. */
+  public static golangMigrate(options: MigrationDirOptions = {}): MigrationTool {
+    return new MigrationTool('golang-migrate',
+      ['migrate', '-path', options.dir ?? '/migrations', '-database', `$(${urlEnv('golangMigrate', options.urlEnv)})`, 'up'],
+      undefined, false, 'migrate/migrate');
+  }
+
+  /** goose: `goose -dir migrations postgres $(DATABASE_URL) up`. No check in the CLI. */
+  public static goose(options: GooseOptions = {}): MigrationTool {
+    return new MigrationTool('goose',
+      ['goose', '-dir', options.dir ?? 'migrations', options.driver ?? 'postgres',
+        `$(${urlEnv('goose', options.urlEnv)})`, 'up'],
+      undefined, false, undefined);
+  }
+
+  /** dbmate: `dbmate --wait up`; check `dbmate status --exit-code`. Base image `ghcr.io/amacneil/dbmate`. */
+  public static dbmate(): MigrationTool {
+    return new MigrationTool('dbmate', ['dbmate', '--wait', 'up'], ['dbmate', 'status', '--exit-code'],
+      false, 'ghcr.io/amacneil/dbmate');
+  }
+
+  /** Django: `python manage.py migrate --noinput`; check `python manage.py migrate --check`. */
+  public static django(): MigrationTool {
+    return new MigrationTool('django', ['python', 'manage.py', 'migrate', '--noinput'],
+      ['python', 'manage.py', 'migrate', '--check'], false, undefined);
+  }
+
+  /** Rails: `bin/rails db:migrate`; check `bin/rails db:abort_if_pending_migrations`. */
+  public static rails(): MigrationTool {
+    return new MigrationTool('rails', ['bin/rails', 'db:migrate'],
+      ['bin/rails', 'db:abort_if_pending_migrations'], false, undefined);
+  }
+
+  /** Knex: `npx knex migrate:latest`. No check in the CLI. */
+  public static knex(): MigrationTool {
+    return new MigrationTool('knex', ['npx', 'knex', 'migrate:latest'], undefined, true, undefined);
+  }
+
+  /** TypeORM: `npx typeorm migration:run -d dist/data-source.js`. No check in the CLI. */
+  public static typeorm(options: TypeOrmOptions = {}): MigrationTool {
+    return new MigrationTool('typeorm',
+      ['npx', 'typeorm', 'migration:run', '-d', options.dataSource ?? 'dist/data-source.js'],
+      undefined, true, undefined);
+  }
+
+  /** Sequelize: `npx sequelize-cli db:migrate`. No check in the CLI. */
+  public static sequelize(): MigrationTool {
+    return new MigrationTool('sequelize', ['npx', 'sequelize-cli', 'db:migrate'], undefined, true, undefined);
+  }
+
+  /** sqitch: `sqitch deploy`. No check (status only prints). Base image `sqitch/sqitch`. */
+  public static sqitch(): MigrationTool {
+    return new MigrationTool('sqitch', ['sqitch', 'deploy'], undefined, false, 'sqitch/sqitch');
+  }
+
+  /** A tool of your own. */
+  public static custom(options: CustomMigrationToolOptions): MigrationTool {
+    if (!options || typeof options.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(options.name)) {
+      throw new MigratedServiceError('MigrationTool.custom name', options?.name,
+        'give a short lowercase name of letters, digits and "-", e.g. "my-migrator"');
+    }
+    checkCommand(`MigrationTool.custom(${options.name}).command`, options.command);
+    if (options.checkCommand !== undefined) {
+      checkCommand(`MigrationTool.custom(${options.name}).checkCommand`, options.checkCommand);
+    }
+    return new MigrationTool(options.name, [...options.command],
+      options.checkCommand ? [...options.checkCommand] : undefined, options.needsWritableHome ?? false, undefined);
+  }
+
+  /** The tool's name. */
+  public readonly name: string;
+  /** The command that applies pending migrations. */
+  public readonly command: string[];
+  /** The command that fails while migrations are pending, if the tool has one. */
+  public readonly checkCommand?: string[];
+  /** Whether the tool needs a writable HOME. */
+  public readonly needsWritableHome: boolean;
+  /** The tool's stock image, a base for your migration image, if it has one. */
+  public readonly stockImage?: string;
+
+  private constructor(name: string, command: string[], check: string[] | undefined,
+    needsWritableHome: boolean, stockImage: string | undefined) {
+    this.name = name;
+    this.command = command;
+    this.checkCommand = check;
+    this.needsWritableHome = needsWritableHome;
+    this.stockImage = stockImage;
+  }
+}
+
+function urlEnv(tool: string, name: string | undefined): string {
+  const value = name ?? 'DATABASE_URL';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
+    throw new MigratedServiceError(`MigrationTool.${tool} urlEnv`, value,
+      'it must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*), e.g. "DATABASE_URL"');
+  }
+  return value;
+}
+
+/**
+ * A command must be a non-empty list of strings whose first element names a program.
+ *
+ * @internal
+ */
+export function checkCommand(prop: string, command: unknown): void {
+  if (!Array.isArray(command) || command.length === 0 || command.some(part => typeof part !== 'string')) {
+    throw new MigratedServiceError(prop, command,
+      'pass the command as a non-empty list of strings, e.g. ["npx", "prisma", "migrate", "deploy"]');
+  }
+  if (command[0].trim() === '') {
+    throw new MigratedServiceError(prop, command, 'the first element must name the program to run');
+  }
+  if (command.length === 1 && /\s/.test(command[0])) {
+    throw new MigratedServiceError(prop, command,
+      'it is one string with spaces, which Kubernetes runs as a single program name; split it into a list, ' +
+      'e.g. ["sh", "-c", "..."] or ["alembic", "upgrade", "head"]');
+  }
+}

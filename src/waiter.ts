@@ -1,0 +1,337 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { MigratedServiceError } from './errors';
+import { MigrationTool } from './migration-tool';
+import { RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
+
+/** The default image of `Waiter.k8sWaitFor()`: the non-root build of groundnuty/k8s-wait-for. */
+export const K8S_WAIT_FOR_IMAGE = 'groundnuty/k8s-wait-for:no-root-v2.0';
+/** The UID the non-root k8s-wait-for image is built for. */
+const K8S_WAIT_FOR_UID = 1100;
+/** The default image of `Waiter.kubectl()`: a maintained kubectl image with a POSIX shell. */
+export const KUBECTL_IMAGE = 'cgr.dev/chainguard/kubectl:latest-dev';
+/** The UID of the chainguard images' `nonroot` user. */
+const KUBECTL_UID = 65532;
+
+/** Requests and limits for waiter containers: they poll or watch one object. */
+const WAITER_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
+  memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) },
+};
+
+/** Options for `Waiter.k8sWaitFor()`. */
+export interface K8sWaitForOptions {
+  /**
+   * The k8s-wait-for image. Pin it by digest (`groundnuty/k8s-wait-for@sha256:…`) or point it at
+   * your own mirror. It must run as a non-root UID.
+   *
+   * @default "groundnuty/k8s-wait-for:no-root-v2.0"
+   */
+  readonly image?: string;
+
+  /**
+   * UID the waiter runs as.
+   *
+   * @default 1100 (the UID of the no-root image)
+   */
+  readonly runAsUser?: number;
+}
+
+/** Options for `Waiter.kubectl()`. */
+export interface KubectlWaiterOptions {
+  /**
+   * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`).
+   *
+   * @default "cgr.dev/chainguard/kubectl:latest-dev" (pin it by digest for reproducible rollouts)
+   */
+  readonly image?: string;
+
+  /**
+   * UID the waiter runs as.
+   *
+   * @default 65532 (the chainguard images' nonroot user)
+   */
+  readonly runAsUser?: number;
+
+  /**
+   * How long one run of the waiter waits for the Job to exist and finish before it exits non-zero.
+   * The kubelet then restarts it with back-off, so a long migration delays pods, it does not break
+   * them; the exit makes a stuck migration visible as `Init:Error`.
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * What a waiter needs to know about the release it gates.
+ *
+ * @internal
+ */
+export interface WaiterContext {
+  readonly jobName: string;
+  readonly migrationImage: string;
+  readonly tool?: MigrationTool;
+  readonly envFrom: kplus.EnvFrom[];
+  readonly envVariables: { [name: string]: kplus.EnvValue };
+  readonly migrationRunAs: RunAsOptions;
+  readonly migrationHome: boolean;
+  readonly tmpMount: kplus.VolumeMount;
+}
+
+/**
+ * What a waiter adds to the Deployment.
+ *
+ * @internal
+ */
+export interface WaiterSpec {
+  /** The init container that gates the service; undefined for no gate. */
+  readonly container?: kplus.ContainerProps;
+  /** Verbs the waiter needs on the one Job; empty: no API access, no token, no Role. */
+  readonly jobVerbs: string[];
+}
+
+/**
+ * How pods of the service wait until the migration of their version succeeded.
+ *
+ * Each waiter brings exactly the RBAC it needs: see docs/waiters.md for the trade-offs.
+ */
+export abstract class Waiter {
+  /**
+   * groundnuty/k8s-wait-for in `job-wr` mode (the default): polls `kubectl describe job` every 2 s
+   * and starts the service once a pod of the Job succeeded. Needs `get` on that one Job.
+   *
+   * Caveats: a failed Job makes it wait forever (the Deployment's progress deadline surfaces it),
+   * and a deleted Job makes it crash-loop; see `Waiter.kubectl()` and `Waiter.schemaCheck()`.
+   */
+  public static k8sWaitFor(options: K8sWaitForOptions = {}): Waiter {
+    return new K8sWaitForWaiter(options);
+  }
+
+  /**
+   * A small POSIX-sh script around `kubectl get --watch`: passes within a second of the Job
+   * completing, fails at once with the Job's reason when it failed, and waits (up to `timeout`)
+   * while it does not exist yet. Needs `get`, `list` and `watch` on that one Job.
+   */
+  public static kubectl(options: KubectlWaiterOptions = {}): Waiter {
+    return new KubectlWaiter(options);
+  }
+
+  /**
+   * Runs the migration tool's "fail if pending" check in the migration image with the service's
+   * environment. Needs no API access and no token, and keeps working after the Job is deleted
+   * (TTL, pruning). Only for tools with a real check command.
+   */
+  public static schemaCheck(): Waiter {
+    return new SchemaCheckWaiter();
+  }
+
+  /** No gate: for delivery targets that order the rollout themselves and accept the risk. */
+  public static none(): Waiter {
+    return new NoWaiter();
+  }
+
+  /** The waiter's name, e.g. `k8s-wait-for`. */
+  public abstract readonly kind: string;
+
+  protected constructor() {}
+
+  /** @internal */
+  public abstract _bind(context: WaiterContext): WaiterSpec;
+}
+
+class K8sWaitForWaiter extends Waiter {
+  public readonly kind = 'k8s-wait-for';
+  constructor(private readonly options: K8sWaitForOptions) {
+    super();
+    checkWaiterImage('waiter (Waiter.k8sWaitFor) image', options.image);
+  }
+
+  public _bind(context: WaiterContext): WaiterSpec {
+    return {
+      jobVerbs: ['get'],
+      container: {
+        name: 'wait-for-migration',
+        image: this.options.image ?? K8S_WAIT_FOR_IMAGE,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        // job-wr: ready only once a pod succeeded. Plain `job` passes a Job that has not run yet.
+        args: ['job-wr', context.jobName],
+        // kubectl writes its cache under HOME; the image's HOME (/) is not writable.
+        envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH) },
+        volumeMounts: [context.tmpMount],
+        resources: WAITER_RESOURCES,
+        securityContext: restrictedContainerSecurity({
+          runAsUser: this.options.runAsUser ?? K8S_WAIT_FOR_UID,
+          runAsGroup: this.options.runAsUser ?? K8S_WAIT_FOR_UID,
+        }),
+      },
+    };
+  }
+}
+
+class KubectlWaiter extends Waiter {
+  public readonly kind = 'kubectl';
+  constructor(private readonly options: KubectlWaiterOptions) {
+    super();
+    checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
+    const seconds = options.timeout?.toSeconds();
+    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1)) {
+      throw new MigratedServiceError('waiter (Waiter.kubectl) timeout', `${seconds}s`,
+        'give a whole number of seconds of at least 1, e.g. Duration.minutes(10)');
+    }
+  }
+
+  public _bind(context: WaiterContext): WaiterSpec {
+    const timeout = this.options.timeout?.toSeconds() ?? 600;
+    return {
+      // A watch under a Role scoped by resourceNames needs get, list and watch.
+      jobVerbs: ['get', 'list', 'watch'],
+      container: {
+        name: 'wait-for-migration',
+        image: this.options.image ?? KUBECTL_IMAGE,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
+        envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH), TMPDIR: kplus.EnvValue.fromValue(TMP_PATH) },
+        volumeMounts: [context.tmpMount],
+        resources: WAITER_RESOURCES,
+        securityContext: restrictedContainerSecurity({
+          runAsUser: this.options.runAsUser ?? KUBECTL_UID,
+          runAsGroup: this.options.runAsUser ?? KUBECTL_UID,
+        }),
+      },
+    };
+  }
+}
+
+class SchemaCheckWaiter extends Waiter {
+  public readonly kind = 'schema-check';
+
+  public _bind(context: WaiterContext): WaiterSpec {
+    const check = context.tool?.checkCommand;
+    if (!context.tool) {
+      throw new MigratedServiceError('waiter', 'Waiter.schemaCheck()',
+        'it needs migration.tool to know the check command; set migration.tool to a MigrationTool with a check ' +
+        '(e.g. MigrationTool.prisma()) or MigrationTool.custom({ ..., checkCommand: [...] }), or use Waiter.kubectl()');
+    }
+    if (!check) {
+      throw new MigratedServiceError('waiter', 'Waiter.schemaCheck()',
+        `migration tool "${context.tool.name}" has no command that fails while migrations are pending; ` +
+        'use Waiter.kubectl() or Waiter.k8sWaitFor(), or MigrationTool.custom({ ..., checkCommand: [...] })');
+    }
+    const env: { [name: string]: kplus.EnvValue } = { ...context.envVariables };
+    if (context.migrationHome) {
+      env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    }
+    return {
+      jobVerbs: [],
+      container: {
+        name: 'check-migration',
+        image: context.migrationImage,
+        command: check,
+        envFrom: context.envFrom,
+        envVariables: env,
+        volumeMounts: [context.tmpMount],
+        resources: WAITER_RESOURCES,
+        securityContext: restrictedContainerSecurity(context.migrationRunAs),
+      },
+    };
+  }
+}
+
+class NoWaiter extends Waiter {
+  public readonly kind = 'none';
+  public _bind(_context: WaiterContext): WaiterSpec {
+    return { jobVerbs: [] };
+  }
+}
+
+function checkWaiterImage(prop: string, image: string | undefined): void {
+  if (image !== undefined && (image.trim() === '' || /\s/.test(image))) {
+    throw new MigratedServiceError(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"');
+  }
+}
+
+/**
+ * The kubectl waiter. Arguments: JOB_NAME TIMEOUT_SECONDS. POSIX sh only.
+ *
+ * It reads one line per Job state change from `kubectl get --watch` through a FIFO, so it can exit
+ * the moment the Job completes without waiting for kubectl's next write.
+ * Exit 0: the Job is Complete with at least one succeeded pod. Exit 1: the Job failed, access was
+ * denied, or the timeout passed.
+ *
+ * @internal
+ */
+export const KUBECTL_WAIT_SCRIPT = `set -u
+job=$1
+timeout=$2
+start=$(date +%s)
+fmt='{.status.succeeded}|{range .status.conditions[*]}{.type}={.status}={.reason}={.message};{end}{"\\n"}'
+watcher=
+sleeper=
+cleanup() {
+  [ -n "$watcher" ] && kill $watcher 2>/dev/null
+  [ -n "$sleeper" ] && kill $sleeper 2>/dev/null
+  rm -f "$fifo"
+}
+fifo="\${TMPDIR:-/tmp}/wait-for-migration.$$"
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# decide LINE: exit 0 on success, exit 1 on failure, return while the Job is still running.
+decide() {
+  succeeded=\${1%%|*}
+  conds=";\${1#*|}"
+  for failed in Failed FailureTarget; do
+    case $conds in
+      *";$failed=True="*)
+        detail=\${conds#*";$failed=True="}
+        detail=\${detail%%;*}
+        echo "migration Job $job failed: \${detail%%=*}: \${detail#*=}" >&2
+        exit 1 ;;
+    esac
+  done
+  case $conds in
+    *";Complete=True="*)
+      if [ "\${succeeded:-0}" -ge 1 ] 2>/dev/null; then
+        echo "migration Job $job complete"
+        exit 0
+      fi ;;
+  esac
+  return 0
+}
+
+while :; do
+  left=$((start + timeout - $(date +%s)))
+  if [ "$left" -le 0 ]; then
+    echo "timed out after \${timeout}s waiting for migration Job $job" >&2
+    exit 1
+  fi
+  if out=$(kubectl get job "$job" -o jsonpath="$fmt" 2>&1); then
+    decide "$out"
+    # Running: watch it, so the gate opens within a second of a change.
+    rm -f "$fifo"; mkfifo "$fifo"
+    kubectl get job "$job" --watch -o jsonpath="$fmt" >"$fifo" 2>/dev/null &
+    watcher=$!
+    ( sleep "$left"; kill $watcher 2>/dev/null ) >/dev/null 2>&1 &
+    sleeper=$!
+    while IFS= read -r line; do
+      decide "$line"
+    done <"$fifo"
+    kill $sleeper 2>/dev/null
+    watcher= sleeper=
+    # The watch ended (timeout, API server closed it, or it was refused): look again shortly.
+    sleep 1
+  else
+    case $out in
+      *NotFound*|*"not found"*)
+        echo "waiting for migration Job $job to be created" ;;
+      *Forbidden*|*forbidden*|*Unauthorized*)
+        echo "cannot read migration Job $job: $out" >&2
+        exit 1 ;;
+      *)
+        echo "cannot read migration Job $job, retrying: $out" >&2 ;;
+    esac
+    sleep 2
+  fi
+done
+`;
