@@ -1,0 +1,140 @@
+import * as fc from 'fast-check';
+import { VersionKey } from '../src';
+
+const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const DIGEST = `sha256:${'ab12'.repeat(16)}`;
+const validTag = fc.stringMatching(OCI_TAG);
+
+describe('image references', () => {
+  test('a tag is appended verbatim after ":"', () => {
+    expect(VersionKey.of('v1.2286938253.0').imageFor('registry.example.com/myapp'))
+      .toBe('registry.example.com/myapp:v1.2286938253.0');
+    expect(VersionKey.of('Release_2024.01').imageFor('reg:5000/app')).toBe('reg:5000/app:Release_2024.01');
+  });
+
+  test('a digest becomes repo@sha256:…, with or without a leading "@"', () => {
+    expect(VersionKey.of(DIGEST).imageFor('r/app')).toBe(`r/app@${DIGEST}`);
+    expect(VersionKey.of(`@${DIGEST}`).imageFor('r/app')).toBe(`r/app@${DIGEST}`);
+    expect(VersionKey.of(DIGEST).isDigest).toBe(true);
+  });
+});
+
+describe('names', () => {
+  test('a tag that is already a label fragment is used as is', () => {
+    expect(VersionKey.of('abc123').nameWithPrefix('myapp-migrate')).toBe('myapp-migrate-abc123');
+    expect(VersionKey.of('1-2-3').nameWithPrefix('x')).toBe('x-1-2-3');
+  });
+
+  test('a tag with dots is sanitized and gets a hash of the full tag', () => {
+    const name = VersionKey.of('v1.2.3').nameWithPrefix('myapp-migrate');
+    expect(name).toMatch(/^myapp-migrate-v1-2-3-[a-f0-9]{10}$/);
+    expect(name.endsWith(VersionKey.hash('v1.2.3'))).toBe(true);
+  });
+
+  test('tags that sanitize alike still get different names', () => {
+    const names = ['v1.2', 'v1-2', 'V1.2', 'v1_2', 'v1__2'].map(t => VersionKey.of(t).nameWithPrefix('app-migrate'));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test('a 128-character tag is cut to 63 and ends in its hash', () => {
+    const tag = 'a'.repeat(64) + 'B'.repeat(64);
+    const name = VersionKey.of(tag).nameWithPrefix('myapp-migrate');
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(DNS_LABEL);
+    expect(name.endsWith(`-${VersionKey.hash(tag)}`)).toBe(true);
+  });
+
+  test('a long lowercase tag that is a valid fragment is still cut when the name would pass 63', () => {
+    const tag = 'a'.repeat(60);
+    const name = VersionKey.of(tag).nameWithPrefix('myapp-migrate');
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name.endsWith(VersionKey.hash(tag))).toBe(true);
+  });
+
+  test('a digest gives a valid, cut name', () => {
+    const name = VersionKey.of(DIGEST).nameWithPrefix('myapp-migrate');
+    expect(name).toMatch(DNS_LABEL);
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name.startsWith('myapp-migrate-sha256-ab12')).toBe(true);
+  });
+
+  test('a tag of only separators still yields a name (hash only)', () => {
+    expect(VersionKey.of('___').nameWithPrefix('app-migrate')).toBe(`app-migrate-${VersionKey.hash('___')}`);
+  });
+
+  test('label values: verbatim when valid, sanitized with a hash otherwise', () => {
+    expect(VersionKey.of('v1.2.3').labelValue).toBe('v1.2.3');
+    expect(VersionKey.of('_v1').labelValue).toMatch(/^v1-[a-f0-9]{10}$/);
+    expect(VersionKey.of(DIGEST).labelValue).toMatch(LABEL_VALUE);
+    expect(VersionKey.of(DIGEST).labelValue.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('invalid tags fail naming imageTag, the value, and what is allowed', () => {
+  test.each([
+    ['', /Invalid imageTag "": it is empty/],
+    ['-v1', /Invalid imageTag "-v1": it starts with "-"; an OCI tag is 1-128 characters/],
+    ['.v1', /starts with "\."/],
+    ['v1 2', /it contains " "/],
+    ['v1+build', /it contains "\+"/],
+    ['a'.repeat(129), /it is 129 characters long/],
+    ['myapp:v1', /looks like a whole image reference; pass only the tag/],
+    ['registry/app@sha256:abc', /looks like a whole image reference/],
+    ['sha256:abc', /looks like a digest but is not "sha256:" followed by 64/],
+    [`sha256:${'A'.repeat(64)}`, /looks like a digest/],
+  ])('%j', (tag, message) => {
+    expect(() => VersionKey.of(tag)).toThrow(message);
+  });
+
+  test('undefined is reported as empty', () => {
+    expect(() => VersionKey.of(undefined as unknown as string)).toThrow(/Invalid imageTag \(undefined\): it is empty/);
+  });
+});
+
+describe('properties', () => {
+  test('for any valid tag, the Job name is a DNS-1123 label of at most 63 characters, and stable', () => {
+    fc.assert(fc.property(validTag, tag => {
+      const a = VersionKey.of(tag).nameWithPrefix('myservice-with-a-long-name-migrate');
+      const b = VersionKey.of(tag).nameWithPrefix('myservice-with-a-long-name-migrate');
+      return a === b && a.length <= 63 && DNS_LABEL.test(a);
+    }), { numRuns: 2000 });
+  });
+
+  test('distinct tags give distinct names', () => {
+    fc.assert(fc.property(validTag, validTag, (t1, t2) => {
+      fc.pre(t1 !== t2);
+      return VersionKey.of(t1).nameWithPrefix('app-migrate') !== VersionKey.of(t2).nameWithPrefix('app-migrate');
+    }), { numRuns: 2000 });
+  });
+
+  test('distinct tags that differ only in case or separators give distinct names', () => {
+    const lookalike = validTag.chain(t => fc.constantFrom(
+      t.toUpperCase(), t.toLowerCase(), t.replace(/\./g, '-'), t.replace(/-/g, '_'), t.replace(/_/g, '.'),
+    ).map(u => [t, u] as const));
+    fc.assert(fc.property(lookalike, ([t, u]) => {
+      fc.pre(t !== u && OCI_TAG.test(u));
+      return VersionKey.of(t).nameWithPrefix('app-migrate') !== VersionKey.of(u).nameWithPrefix('app-migrate');
+    }), { numRuns: 2000 });
+  });
+
+  test('for any valid tag, the label value is a valid label value', () => {
+    fc.assert(fc.property(validTag, tag => {
+      const v = VersionKey.of(tag).labelValue;
+      return v.length <= 63 && LABEL_VALUE.test(v);
+    }), { numRuns: 2000 });
+  });
+
+  test('any string that is not an OCI tag or sha256 digest is rejected, naming imageTag', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 140 }), s => {
+      fc.pre(!OCI_TAG.test(s) && !/^@?sha256:[a-f0-9]{64}$/.test(s));
+      try {
+        VersionKey.of(s);
+        return false;
+      } catch (e) {
+        return (e as Error).message.startsWith(`Invalid imageTag ${JSON.stringify(s)}`);
+      }
+    }), { numRuns: 2000 });
+  });
+});
