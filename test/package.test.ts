@@ -1,0 +1,89 @@
+/**
+ * Acceptance: the library works when consumed like a published package. It is compiled with jsii,
+ * packed with `npm pack`, installed from the tarball into a fresh cdk8s app in a temporary
+ * directory, and synthesized there with `cdk8s synth`.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+
+const root = path.resolve(__dirname, '..');
+const run = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+const installedVersion = (pkg: string) => JSON.parse(fs.readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf-8')).version;
+
+const APP = `
+const { App, Chart } = require('cdk8s');
+const kplus = require('cdk8s-plus-28');
+const { MigratedService, MigrationTool, Waiter } = require('cdk8s-migrated-service');
+const app = new App();
+const chart = new Chart(app, 'shop', { namespace: 'shop' });
+const secret = kplus.Secret.fromSecretName(chart, 'db', 'shop-db');
+new MigratedService(chart, 'shop', {
+  image: 'registry.example.com/shop',
+  imageTag: process.env.IMAGE_TAG,
+  migration: { tool: MigrationTool.django() },
+  envFrom: [kplus.Env.fromSecret(secret)],
+  waiter: Waiter.kubectl(),
+  port: 8000,
+});
+app.synth();
+`;
+
+describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
+  let work: string;
+  let docs: any[];
+
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'migrated-service-pack-'));
+    run('npx', ['jsii', '--silence-warnings=reserved-word'], root);
+    const tarball = run('npm', ['pack', '--pack-destination', work, '--silent'], root).trim().split('\n').pop()!;
+    const app = path.join(work, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
+      name: 'consumer-app', private: true,
+      dependencies: {
+        'cdk8s-migrated-service': `file:${path.join(work, tarball)}`,
+        'cdk8s': installedVersion('cdk8s'),
+        'cdk8s-plus-28': installedVersion('cdk8s-plus-28'),
+        'constructs': installedVersion('constructs'),
+      },
+    }, null, 2));
+    fs.writeFileSync(path.join(app, 'main.js'), APP);
+    fs.writeFileSync(path.join(app, 'cdk8s.yaml'), 'language: javascript\napp: node main.js\noutput: dist\n');
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    execFileSync(path.join(root, 'node_modules', '.bin', 'cdk8s'), ['synth', '--no-check-upgrade'], {
+      cwd: app, stdio: 'pipe', env: { ...process.env, IMAGE_TAG: 'v2.0.1' },
+    });
+    docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'shop.k8s.yaml'), 'utf-8')).map(d => d.toJSON());
+  }, 300_000);
+
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the installed package is the packed one, with compiled JS and types, no sources', () => {
+    const pkg = path.join(work, 'app', 'node_modules', 'cdk8s-migrated-service');
+    expect(fs.existsSync(path.join(pkg, 'lib', 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'lib', 'index.d.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, '.jsii'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'src'))).toBe(false);
+    expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false);
+  });
+
+  test('cdk8s synth emits the whole release from the tag', () => {
+    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    const job = docs.find(d => d.kind === 'Job');
+    const deployment = docs.find(d => d.kind === 'Deployment');
+    expect(job.metadata.name).toMatch(/^shop-migrate-v2-0-1-[a-f0-9]{10}$/);
+    expect(job.spec.template.spec.containers[0].image).toBe('registry.example.com/shop:v2.0.1');
+    expect(job.spec.template.spec.containers[0].command).toEqual(['python', 'manage.py', 'migrate', '--noinput']);
+    expect(deployment.spec.template.spec.containers[0].image).toBe('registry.example.com/shop:v2.0.1');
+    expect(deployment.spec.template.spec.initContainers[0].command.slice(-2)).toEqual([job.metadata.name, '600']);
+    expect(docs.find(d => d.kind === 'Role').rules[0]).toEqual({
+      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [job.metadata.name], verbs: ['get', 'list', 'watch'],
+    });
+  });
+});
