@@ -337,6 +337,7 @@ export class MigratedService extends Construct {
     checkId('migration.runAsGroup', migration.runAsGroup, fail);
     checkId('fsGroup', props.fsGroup, fail);
     checkLabels(props.labels, fail);
+    checkEnvNames(props.envVariables, fail);
     checkDuration('migration.activeDeadline', migration.activeDeadline, fail);
     checkDuration('migration.ttlAfterFinished', migration.ttlAfterFinished, fail);
     checkDuration('progressDeadline', props.progressDeadline, fail);
@@ -588,6 +589,17 @@ function checkDuration(prop: string, value: Duration | undefined, fail: Fail): v
   const seconds = value.toSeconds();
   if (!Number.isInteger(seconds) || seconds < 1) {
     fail(prop, `${seconds}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
+  }
+}
+
+/** Kubernetes accepts env var names of this shape (a C identifier plus "-" and "."). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (!ENV_NAME.test(name)) {
+      fail('envVariables key', name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
+    }
   }
 }
 

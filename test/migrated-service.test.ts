@@ -299,6 +299,7 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['label value', { labels: { team: 'a b' } }, /Invalid labels\["team"\] .* "a b": a label value is at most 63 characters/],
     ['label key', { labels: { 'bad key': 'x' } }, /Invalid labels key .* "bad key"/],
     ['reserved label', { labels: { 'app.kubernetes.io/version': 'x' } }, /set by MigratedService from name and imageTag/],
+    ['env name', { envVariables: { '1BAD': kplus.EnvValue.fromValue('x') } }, /Invalid envVariables key .* "1BAD": an environment variable name/],
     ['serviceType without port', { serviceType: kplus.ServiceType.NODE_PORT }, /Invalid serviceType .*: a Service is only created when port is set/],
     ['ttl with a waiter that reads the Job', { migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } },
       /Invalid migration.ttlAfterFinished .* "3600s": the k8s-wait-for waiter reads the Job.*Waiter.schemaCheck\(\)/],
