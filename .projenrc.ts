@@ -31,7 +31,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
     exclude: ['node_modules', 'examples/**/dist', 'examples/**/node_modules'],
   },
 
@@ -45,6 +45,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
   publishToNuget: { dotNetNamespace: 'Cdk8sMigratedService', packageId: 'Cdk8sMigratedService' },
   publishToGo: { moduleName: 'github.com/example/cdk8s-migrated-service-go' },
+
+  // One typed-lint program for everything: the dev tsconfig at the root covers src, test,
+  // examples and bench (the project service would only find the jsii tsconfig, which is src only).
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'projenrc'],
+    projectService: false,
+    tsconfigPath: './tsconfig.dev.json',
+  },
 
   jestOptions: {
     // Snapshots must fail when they differ, never silently rewrite themselves.

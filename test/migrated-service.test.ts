@@ -49,7 +49,11 @@ describe('invariant 1: one tag keys everything', () => {
   test('nothing else changes them', () => {
     const a = tagKeyed(synthService({ imageTag: 'v1' }));
     const b = tagKeyed(synthService({
-      imageTag: 'v1', replicas: 5, port: 9090, labels: { team: 'db' }, runAsUser: 1000,
+      imageTag: 'v1',
+      replicas: 5,
+      port: 9090,
+      labels: { team: 'db' },
+      runAsUser: 1000,
       envVariables: { X: kplus.EnvValue.fromValue('y') },
       migration: { tool: MigrationTool.prisma(), backoffLimit: 1, activeDeadline: Duration.minutes(8) },
     }));
@@ -226,7 +230,8 @@ describe('the Deployment', () => {
       new MigratedService(chart, 'myapp', baseProps({
         labels: { team: 'payments' },
         imagePullSecret: pull,
-        command: ['node'], args: ['dist/main.js'],
+        command: ['node'],
+        args: ['dist/main.js'],
         port: 3000,
         readiness: kplus.Probe.fromHttpGet('/healthz', { port: 3000 }),
         resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(128) } },

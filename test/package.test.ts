@@ -43,7 +43,8 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     const app = path.join(work, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
-      name: 'consumer-app', private: true,
+      name: 'consumer-app',
+      private: true,
       dependencies: {
         'cdk8s-migrated-service': `file:${path.join(work, tarball)}`,
         'cdk8s': installedVersion('cdk8s'),
