@@ -30,7 +30,8 @@ export interface CustomMigrationToolOptions {
 /** Options for presets whose commands take a migrations directory. */
 export interface MigrationDirOptions {
   /**
-   * The migrations directory inside the migration image.
+   * The migrations directory inside the migration image. Atlas takes a URL: a bare path such as
+   * `/migrations` is passed as `file:///migrations`.
    *
    * @default - the tool's own convention, listed in docs/migration-tools.md
    */
@@ -103,7 +104,9 @@ export class MigrationTool {
    */
   public static atlas(options: MigrationDirOptions = {}): MigrationTool {
     const url = `$(${urlEnv('atlas', options.urlEnv)})`;
-    const dir = options.dir ?? 'file://migrations';
+    const given = option('atlas', 'dir', options.dir, 'file://migrations');
+    // Atlas parses --dir as a URL; a bare path would fail at run time, not at synth.
+    const dir = given.includes('://') ? given : `file://${given}`;
     return new MigrationTool('atlas', ['atlas', 'migrate', 'apply', '--url', url, '--dir', dir],
       // `$$(` keeps Kubernetes from treating the shell substitution as a variable reference.
       ['sh', '-c', 'test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{ .Status }}\')" = OK',
@@ -114,14 +117,14 @@ export class MigrationTool {
   /** golang-migrate: `migrate -path /migrations -database $(DATABASE_URL) up`. No check. Base image `migrate/migrate`. */
   public static golangMigrate(options: MigrationDirOptions = {}): MigrationTool {
     return new MigrationTool('golang-migrate',
-      ['migrate', '-path', options.dir ?? '/migrations', '-database', `$(${urlEnv('golangMigrate', options.urlEnv)})`, 'up'],
+      ['migrate', '-path', option('golangMigrate', 'dir', options.dir, '/migrations'), '-database', `$(${urlEnv('golangMigrate', options.urlEnv)})`, 'up'],
       undefined, false, 'migrate/migrate');
   }
 
   /** goose: `goose -dir migrations postgres $(DATABASE_URL) up`. No check in the CLI. */
   public static goose(options: GooseOptions = {}): MigrationTool {
     return new MigrationTool('goose',
-      ['goose', '-dir', options.dir ?? 'migrations', options.driver ?? 'postgres',
+      ['goose', '-dir', option('goose', 'dir', options.dir, 'migrations'), option('goose', 'driver', options.driver, 'postgres'),
         `$(${urlEnv('goose', options.urlEnv)})`, 'up'],
       undefined, false, undefined);
   }
@@ -152,7 +155,7 @@ export class MigrationTool {
   /** TypeORM: `npx typeorm migration:run -d dist/data-source.js`. No check in the CLI. */
   public static typeorm(options: TypeOrmOptions = {}): MigrationTool {
     return new MigrationTool('typeorm',
-      ['npx', 'typeorm', 'migration:run', '-d', options.dataSource ?? 'dist/data-source.js'],
+      ['npx', 'typeorm', 'migration:run', '-d', option('typeorm', 'dataSource', options.dataSource, 'dist/data-source.js')],
       undefined, true, undefined);
   }
 
@@ -199,6 +202,16 @@ export class MigrationTool {
     this.needsWritableHome = needsWritableHome;
     this.stockImage = stockImage;
   }
+}
+
+/** A string option of a preset: the fallback when unset; an empty one is refused (it would pass an empty argument). */
+function option(tool: string, prop: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new MigratedServiceError(`MigrationTool.${tool} ${prop}`, value,
+      `give a non-empty value or leave it unset for the default "${fallback}"`);
+  }
+  return value;
 }
 
 function urlEnv(tool: string, name: string | undefined): string {
