@@ -1,4 +1,17 @@
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { MigratedServiceError } from './errors';
+
+/** Helm's hook annotations. */
+const HELM_HOOK = 'helm.sh/hook';
+const HELM_HOOK_WEIGHT = 'helm.sh/hook-weight';
+const HELM_HOOK_DELETE_POLICY = 'helm.sh/hook-delete-policy';
+/** Argo CD's hook annotations. */
+const ARGO_HOOK = 'argocd.argoproj.io/hook';
+const ARGO_HOOK_DELETE_POLICY = 'argocd.argoproj.io/hook-delete-policy';
+const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+/** Flux's per-object force annotation. */
+const FLUX_FORCE = 'kustomize.toolkit.fluxcd.io/force';
 
 /** Options for `Delivery.flux()`. */
 export interface FluxDeliveryOptions {
@@ -14,23 +27,41 @@ export interface FluxDeliveryOptions {
 /** Options for `Delivery.argoCd()`. */
 export interface ArgoCdDeliveryOptions {
   /**
-   * The Job's `argocd.argoproj.io/sync-wave` within the PreSync phase. Put Secrets and ConfigMaps
-   * the migration reads in an earlier wave of PreSync (or outside the Application).
+   * The Job's `argocd.argoproj.io/sync-wave` within the PreSync phase. ConfigMaps and Secrets the
+   * migration reads must be PreSync hooks in an earlier wave (`Delivery.argoCdPreSync()`) or live
+   * outside the Application.
    *
    * @default - no sync-wave annotation (wave 0)
    */
   readonly syncWave?: number;
+
+  /**
+   * Fail synth when the migration Job reads a ConfigMap or Secret created in this app that is not
+   * a PreSync hook of an earlier wave: on the first sync the Job would wait for it forever, since
+   * ordinary objects are applied only after PreSync.
+   *
+   * @default true
+   */
+  readonly checkHookInputs?: boolean;
 }
 
 /** Options for `Delivery.helm()`. */
 export interface HelmDeliveryOptions {
   /**
-   * The Job's `helm.sh/hook-weight`. Hooks with a lower weight (e.g. the ConfigMaps and Secrets
-   * the migration reads, made hooks too) run first.
+   * The Job's `helm.sh/hook-weight`. ConfigMaps and Secrets the migration reads must be hooks
+   * with a lower weight (`Delivery.helmPreInstall()`) or live outside the chart.
    *
    * @default 0
    */
   readonly hookWeight?: number;
+
+  /**
+   * Fail synth when the migration Job reads a ConfigMap or Secret created in this app that is not
+   * a pre-install hook of a lower weight: on `helm install` the Job would run before it exists.
+   *
+   * @default true
+   */
+  readonly checkHookInputs?: boolean;
 }
 
 /**
@@ -46,11 +77,16 @@ export interface DeliverySpec {
    * stable name (the tag stays visible in labels and annotations) and no pile-up of old Jobs.
    */
   readonly versionedJobName: boolean;
+  /** Called with the migration Job once it exists, for synth-time checks. */
+  readonly attach?: (job: IConstruct) => void;
 }
 
 /**
  * How the manifests reach the cluster, and so how the migration Job is ordered, re-run and
  * cleaned up. See docs/delivery.md for the four targets side by side.
+ *
+ * Every target keeps the Deployment's init-container gate: it is what holds back pods started
+ * outside a sync (scale-up, node drain, restarts) and syncs that skip hooks.
  */
 export abstract class Delivery {
   /**
@@ -64,8 +100,9 @@ export abstract class Delivery {
 
   /**
    * Argo CD: the Job is a `PreSync` hook with `BeforeHookCreation`, so Argo CD runs it and waits for
-   * it before syncing the rest. Its name is stable (`<name>-migrate`): the previous hook Job is
-   * replaced, not piled up; the tag is in its labels and annotations.
+   * it before syncing the rest, on every sync. Its name is stable (`<name>-migrate`): the previous
+   * hook Job is replaced, not piled up; the tag is in its labels and annotations. ConfigMaps and
+   * Secrets it reads must exist before PreSync (checked at synth).
    */
   public static argoCd(options: ArgoCdDeliveryOptions = {}): Delivery {
     return new ArgoCdDelivery(options);
@@ -73,8 +110,9 @@ export abstract class Delivery {
 
   /**
    * Helm (`cdk8s synth --format helm`): the Job is a `pre-install,pre-upgrade` hook with
-   * `before-hook-creation`; Helm waits for it before applying the rest. Its name is stable
-   * (`<name>-migrate`) so the delete policy replaces the previous one.
+   * `before-hook-creation`; Helm waits for it (within `--timeout`) before applying the rest, on
+   * every install and upgrade. Its name is stable (`<name>-migrate`) so the delete policy replaces
+   * the previous one. ConfigMaps and Secrets it reads must exist before the hook (checked at synth).
    */
   public static helm(options: HelmDeliveryOptions = {}): Delivery {
     return new HelmDelivery(options);
@@ -83,6 +121,46 @@ export abstract class Delivery {
   /** Plain `kubectl apply`: no tool-specific annotations; the init-container waiter is the gate. */
   public static kubectl(): Delivery {
     return new KubectlDelivery();
+  }
+
+  /**
+   * Make a ConfigMap or Secret of this app a Helm `pre-install,pre-upgrade` hook that runs before
+   * the migration Job (`before-hook-creation`, so each upgrade replaces it).
+   *
+   * Helm runs pre-install hooks before it creates the chart's ordinary objects, so a migration
+   * that reads them fails on the first install. Hooks are not part of the release: `helm
+   * uninstall` leaves them behind and `helm get manifest` does not list them.
+   *
+   * @param resource the ConfigMap or Secret (or any construct whose default child is one)
+   * @param weight its `helm.sh/hook-weight`, below the Job's `hookWeight`. Default: -1
+   */
+  public static helmPreInstall(resource: IConstruct, weight?: number): void {
+    const w = weight ?? -1;
+    checkInteger('weight of Delivery.helmPreInstall', w);
+    const obj = apiObjectOf(resource, 'Delivery.helmPreInstall');
+    obj.metadata.addAnnotation(HELM_HOOK, 'pre-install,pre-upgrade');
+    obj.metadata.addAnnotation(HELM_HOOK_WEIGHT, `${w}`);
+    obj.metadata.addAnnotation(HELM_HOOK_DELETE_POLICY, 'before-hook-creation');
+  }
+
+  /**
+   * Make a ConfigMap or Secret of this app an Argo CD `PreSync` hook in a wave before the
+   * migration Job (`BeforeHookCreation`, so each sync replaces it).
+   *
+   * Argo CD applies ordinary objects only after PreSync, so a migration that reads them never
+   * starts on the first sync. Hooks are not tracked: no diff, no pruning, re-created on every
+   * sync. Keeping the object outside the Application avoids all of that (see docs/delivery.md).
+   *
+   * @param resource the ConfigMap or Secret (or any construct whose default child is one)
+   * @param wave its `argocd.argoproj.io/sync-wave`, below the Job's `syncWave`. Default: -1
+   */
+  public static argoCdPreSync(resource: IConstruct, wave?: number): void {
+    const w = wave ?? -1;
+    checkInteger('wave of Delivery.argoCdPreSync', w);
+    const obj = apiObjectOf(resource, 'Delivery.argoCdPreSync');
+    obj.metadata.addAnnotation(ARGO_HOOK, 'PreSync');
+    obj.metadata.addAnnotation(ARGO_SYNC_WAVE, `${w}`);
+    obj.metadata.addAnnotation(ARGO_HOOK_DELETE_POLICY, 'BeforeHookCreation');
   }
 
   /** The target's name, e.g. `flux`. */
@@ -100,7 +178,7 @@ class FluxDelivery extends Delivery {
   public _bind(): DeliverySpec {
     return {
       versionedJobName: true,
-      jobAnnotations: this.options.force === false ? {} : { 'kustomize.toolkit.fluxcd.io/force': 'Enabled' },
+      jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
     };
   }
 }
@@ -113,13 +191,28 @@ class ArgoCdDelivery extends Delivery {
   }
   public _bind(): DeliverySpec {
     const annotations: { [key: string]: string } = {
-      'argocd.argoproj.io/hook': 'PreSync',
-      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+      [ARGO_HOOK]: 'PreSync',
+      [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation',
     };
     if (this.options.syncWave !== undefined) {
-      annotations['argocd.argoproj.io/sync-wave'] = `${this.options.syncWave}`;
+      annotations[ARGO_SYNC_WAVE] = `${this.options.syncWave}`;
     }
-    return { versionedJobName: false, jobAnnotations: annotations };
+    const check = this.options.checkHookInputs ?? true;
+    return {
+      versionedJobName: false,
+      jobAnnotations: annotations,
+      attach: check ? job => addHookInputCheck(job, {
+        target: 'Delivery.argoCd()',
+        hookKey: ARGO_HOOK,
+        phase: 'PreSync',
+        orderKey: ARGO_SYNC_WAVE,
+        jobOrder: this.options.syncWave ?? 0,
+        helper: 'Delivery.argoCdPreSync',
+        trap: 'the migration Job is a PreSync hook and Argo CD applies ordinary objects only after ' +
+          'PreSync, so on the first sync the Job waits for it forever',
+        outside: 'or keep it outside the Application (e.g. an earlier Application)',
+      }) : undefined,
+    };
   }
 }
 
@@ -130,12 +223,31 @@ class HelmDelivery extends Delivery {
     checkInteger('delivery (Delivery.helm) hookWeight', options.hookWeight);
   }
   public _bind(): DeliverySpec {
+    const weight = this.options.hookWeight ?? 0;
+    const check = this.options.checkHookInputs ?? true;
     return {
       versionedJobName: false,
       jobAnnotations: {
-        'helm.sh/hook': 'pre-install,pre-upgrade',
-        'helm.sh/hook-weight': `${this.options.hookWeight ?? 0}`,
-        'helm.sh/hook-delete-policy': 'before-hook-creation',
+        [HELM_HOOK]: 'pre-install,pre-upgrade',
+        [HELM_HOOK_WEIGHT]: `${weight}`,
+        [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
+      },
+      attach: job => {
+        // Every object lands in templates/: "{{" would be read as a Helm template.
+        job.node.addValidation({ validate: () => templateErrors(job.node.scope ?? job) });
+        if (check) {
+          addHookInputCheck(job, {
+            target: 'Delivery.helm()',
+            hookKey: HELM_HOOK,
+            phase: 'pre-install',
+            orderKey: HELM_HOOK_WEIGHT,
+            jobOrder: weight,
+            helper: 'Delivery.helmPreInstall',
+            trap: 'the migration Job is a pre-install hook and Helm creates ordinary chart objects ' +
+              'only after pre-install hooks, so on "helm install" the Job cannot start',
+            outside: 'or create it outside the chart',
+          });
+        }
       },
     };
   }
@@ -152,4 +264,130 @@ function checkInteger(prop: string, value: number | undefined): void {
   if (value !== undefined && !Number.isInteger(value)) {
     throw new MigratedServiceError(prop, value, 'it must be a whole number (negative runs earlier), e.g. -1');
   }
+}
+
+function apiObjectOf(resource: IConstruct, method: string): ApiObject {
+  try {
+    return ApiObject.of(resource);
+  } catch {
+    throw new MigratedServiceError(`resource of ${method}`, resource?.node?.path ?? resource,
+      'it has no Kubernetes object in this app (e.g. it was imported with Secret.fromSecretName), so there is ' +
+      'nothing to annotate; pass the ConfigMap or Secret you create in the chart');
+  }
+}
+
+/** How one hook target orders its hooks; used to check the Job's inputs. */
+interface HookRules {
+  readonly target: string;
+  readonly hookKey: string;
+  readonly phase: string;
+  readonly orderKey: string;
+  readonly jobOrder: number;
+  readonly helper: string;
+  readonly trap: string;
+  readonly outside: string;
+}
+
+/**
+ * At synth (after the whole app is built, so later `helmPreInstall` calls count), check that every
+ * ConfigMap and Secret of this app the Job reads is a hook that runs before it.
+ */
+function addHookInputCheck(job: IConstruct, rules: HookRules): void {
+  job.node.addValidation({ validate: () => hookInputErrors(job, rules) });
+}
+
+function hookInputErrors(job: IConstruct, rules: HookRules): string[] {
+  const json = ApiObject.of(job).toJson();
+  const namespace = json.metadata?.namespace;
+  const inputs = podInputs(json.spec?.template?.spec ?? {});
+  const objects = job.node.root.node.findAll()
+    .filter(ApiObject.isApiObject)
+    .filter(o => o.kind === 'ConfigMap' || o.kind === 'Secret');
+  const errors: string[] = [];
+  for (const input of inputs) {
+    const obj = objects.find(o => o.kind === input.kind && o.name === input.name && o.metadata.namespace === namespace);
+    if (!obj) continue; // created outside this app: it exists before the hook runs
+    const annotations: { [key: string]: string } = obj.metadata.toJson().annotations ?? {};
+    const phases = (annotations[rules.hookKey] ?? '').split(',').map(p => p.trim());
+    const order = Number(annotations[rules.orderKey] ?? '0');
+    const prop = `${input.kind} read by the migration Job (${input.via}) with ${rules.target}`;
+    const fix = `${rules.helper}(<the ${input.kind} "${userPath(obj)}">)`;
+    if (!phases.includes(rules.phase)) {
+      errors.push(new MigratedServiceError(prop, input.name,
+        `${rules.trap}. Make it a hook that runs first with ${fix}, ${rules.outside}; ` +
+        'to accept the risk pass checkHookInputs: false').message);
+    } else if (!(order < rules.jobOrder)) {
+      errors.push(new MigratedServiceError(prop, input.name,
+        `it is a ${rules.phase} hook but its ${rules.orderKey} ${order} is not below the Job's ${rules.jobOrder}, ` +
+        `so it may not exist when the Job starts; pass a lower one, e.g. ${rules.helper}(…, ${rules.jobOrder - 1})`).message);
+    }
+  }
+  return errors;
+}
+
+/** The path the user knows: the cdk8s-plus construct, not its inner `Resource`. */
+function userPath(obj: ApiObject): string {
+  const parent = obj.node.scope;
+  return parent && parent.node.defaultChild === obj ? parent.node.path : obj.node.path;
+}
+
+interface PodInput {
+  readonly kind: 'ConfigMap' | 'Secret';
+  readonly name: string;
+  /** Where the pod spec refers to it, for the error message. */
+  readonly via: string;
+}
+
+/** ConfigMaps and Secrets a pod needs before it can start (optional references excluded). */
+function podInputs(spec: any): PodInput[] {
+  const found: PodInput[] = [];
+  const add = (kind: PodInput['kind'], ref: any, via: string) => {
+    if (ref?.name && ref.optional !== true && !found.some(f => f.kind === kind && f.name === ref.name)) {
+      found.push({ kind, name: ref.name, via });
+    }
+  };
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    for (const e of c.envFrom ?? []) {
+      add('ConfigMap', e.configMapRef, 'envFrom');
+      add('Secret', e.secretRef, 'envFrom');
+    }
+    for (const e of c.env ?? []) {
+      add('ConfigMap', e.valueFrom?.configMapKeyRef, `env ${e.name}`);
+      add('Secret', e.valueFrom?.secretKeyRef, `env ${e.name}`);
+    }
+  }
+  for (const v of spec.volumes ?? []) {
+    add('ConfigMap', v.configMap, `volume ${v.name}`);
+    if (v.secret) add('Secret', { name: v.secret.secretName, optional: v.secret.optional }, `volume ${v.name}`);
+    for (const s of v.projected?.sources ?? []) {
+      add('ConfigMap', s.configMap, `volume ${v.name}`);
+      add('Secret', s.secret, `volume ${v.name}`);
+    }
+  }
+  for (const s of spec.imagePullSecrets ?? []) add('Secret', s, 'imagePullSecrets');
+  return found;
+}
+
+/** Objects under `scope` with "{{" in a string, which Helm would try to render. */
+function templateErrors(scope: IConstruct): string[] {
+  const errors: string[] = [];
+  for (const obj of scope.node.findAll().filter(ApiObject.isApiObject)) {
+    const path = findTemplate(obj.toJson(), '');
+    if (path !== undefined) {
+      errors.push(new MigratedServiceError(`${obj.kind} "${obj.name}" with Delivery.helm()`, path.value,
+        `"{{" at ${path.at} would be read by Helm as a template when the chart is installed; ` +
+        'avoid "{{" there (e.g. pick another waiter or command), or deliver with Delivery.flux() or Delivery.kubectl()').message);
+    }
+  }
+  return errors;
+}
+
+function findTemplate(value: any, at: string): { at: string; value: string } | undefined {
+  if (typeof value === 'string') return value.includes('{{') ? { at: at || '/', value } : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const hit = findTemplate(v, `${at}/${k}`);
+    if (hit) return hit;
+  }
+  return undefined;
 }

@@ -4,3 +4,4 @@ export * from './waiter';
 export * from './delivery';
 export * from './version-key';
 export * from './security';
+export * from './image-tag';

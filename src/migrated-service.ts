@@ -310,7 +310,14 @@ export class MigratedService extends Construct {
       fail('migration', props.migration, 'pass migration: { tool: MigrationTool.prisma() } or { command: [...] }');
     }
     const migration = props.migration;
-    if (migration.image !== undefined) checkRepository('migration.image', migration.image, fail);
+    if (migration.image !== undefined) {
+      checkRepository('migration.image', migration.image, fail);
+      if (key.isDigest && migration.image !== props.image) {
+        fail('migration.image', migration.image, `imageTag is a digest (${key.value}), which names one image in one ` +
+          'repository, so a separate migration image cannot share it; tag both images with one tag instead, ' +
+          'or run the migration from the service image (drop migration.image)');
+      }
+    }
     this.serviceImage = key.imageFor(props.image);
     this.migrationImage = key.imageFor(migration.image ?? props.image);
 
@@ -435,6 +442,7 @@ export class MigratedService extends Construct {
     if (this.role) {
       this.role.allow(waiterSpec.jobVerbs, this.job);
     }
+    delivery.attach?.(this.job);
 
     // --- the Deployment, gated by the waiter ---
     this.deployment = new kplus.Deployment(this, 'Deployment', {

@@ -268,6 +268,8 @@ describe('every object matches the Kubernetes schemas', () => {
   ])('%s', (_name, overrides) => {
     const m = synth(chart => {
       const { config, secret } = configAndSecret(chart);
+      // Hook targets run the Job before ordinary chart objects: make its inputs hooks that run first.
+      [config, secret].forEach(r => { Delivery.helmPreInstall(r); Delivery.argoCdPreSync(r); });
       new MigratedService(chart, 'myapp', baseProps({ ...overrides, envFrom: [kplus.Env.fromConfigMap(config), kplus.Env.fromSecret(secret)] }));
     });
     expect(() => validateSchemas(m)).not.toThrow();
@@ -289,6 +291,8 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['image uppercase', { image: 'registry.example.com/MyApp' }, /Invalid image .*: it is not a valid image repository/],
     ['image empty', { image: '' }, /Invalid image .* "": pass the image repository without a tag/],
     ['migration.image with a tag', { migration: { tool: MigrationTool.flyway(), image: 'r/m:v1' } }, /Invalid migration.image .*: it contains a tag/],
+    ['digest with a separate migration image', { imageTag: `sha256:${'a'.repeat(64)}`, migration: { tool: MigrationTool.flyway(), image: 'r/m' } },
+      /Invalid migration.image .* "r\/m": imageTag is a digest .* tag both images with one tag instead/],
     ['no migration command', { migration: {} }, /Invalid migration .*: set migration.tool \(e.g. MigrationTool.prisma\(\)\) or migration.command/],
     ['missing migration', { migration: undefined }, /Invalid migration .*\(undefined\): pass migration:/],
     ['one-string command', { migration: { command: ['npm run migrate'] } }, /Invalid migration.command .*: it is one string with spaces.*split it/],

@@ -1,0 +1,298 @@
+import { ApiObject, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Delivery, MigratedService, MigrationTool, VersionKey, Waiter } from '../src';
+import {
+  all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService, validateSchemas,
+} from './support/k8s';
+
+const TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
+/** The versioned Job name VersionKey derives (v1.2.3 is cut and hashed: dots are no DNS label). */
+const versioned = (tag: string) => VersionKey.of(tag).nameWithPrefix('myapp-migrate');
+const DELIVERY_PREFIXES = ['helm.sh/', 'argocd.argoproj.io/', 'kustomize.toolkit.fluxcd.io/'];
+
+/** Annotations of an object that belong to a delivery tool. */
+function deliveryAnnotations(m: Manifest): { [key: string]: string } {
+  return Object.fromEntries(Object.entries(m.metadata.annotations ?? {})
+    .filter(([k]) => DELIVERY_PREFIXES.some(p => k.startsWith(p)))) as { [key: string]: string };
+}
+
+/** Every object except the Job carries no delivery annotation. */
+function othersUnannotated(m: Manifest[]): void {
+  for (const o of m.filter(x => x.kind !== 'Job')) {
+    expect({ object: `${o.kind}/${o.metadata.name}`, annotations: deliveryAnnotations(o) })
+      .toEqual({ object: `${o.kind}/${o.metadata.name}`, annotations: {} });
+  }
+}
+
+function roleResourceNames(m: Manifest[]): string[] {
+  return one(m, 'Role').rules.flatMap((r: any) => r.resourceNames ?? []);
+}
+
+/** A chart whose ConfigMap and Secret the migration reads through envFrom. */
+function serviceReadingConfig(delivery: Delivery, before?: (c: { config: kplus.ConfigMap; secret: kplus.Secret }) => void) {
+  return (chart: Chart) => {
+    const made = configAndSecret(chart);
+    before?.(made);
+    new MigratedService(chart, 'myapp', baseProps({
+      delivery,
+      envFrom: [kplus.Env.fromConfigMap(made.config), kplus.Env.fromSecret(made.secret)],
+    }));
+  };
+}
+
+describe('Delivery.flux() (the default)', () => {
+  test('GIVEN no delivery WHEN synthesized THEN only the Job gets the force annotation and a versioned name', () => {
+    const m = synthService();
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({ 'kustomize.toolkit.fluxcd.io/force': 'Enabled' });
+    expect(job.metadata.name).toBe(versioned('v1.2.3'));
+    expect(job.metadata.name).toMatch(/^myapp-migrate-v1-2-3-[0-9a-f]{10}$/);
+    expect(roleResourceNames(m)).toEqual([job.metadata.name]);
+    othersUnannotated(m);
+  });
+
+  test('GIVEN force: false WHEN synthesized THEN the Job has no Flux annotation', () => {
+    const job = one(synthService({ delivery: Delivery.flux({ force: false }) }), 'Job');
+    expect(deliveryAnnotations(job)).toEqual({});
+    expect(job.metadata.annotations[TAG_ANNOTATION]).toBe('v1.2.3');
+  });
+
+  test('GIVEN two tags WHEN synthesized THEN the Job name and the Role follow the tag', () => {
+    const a = synthService({ imageTag: 'v1.2.3' });
+    const b = synthService({ imageTag: 'v1.2.4' });
+    expect(one(a, 'Job').metadata.name).toBe(versioned('v1.2.3'));
+    expect(one(b, 'Job').metadata.name).toBe(versioned('v1.2.4'));
+    expect(one(b, 'Job').metadata.name).not.toBe(one(a, 'Job').metadata.name);
+    expect(roleResourceNames(b)).toEqual([versioned('v1.2.4')]);
+  });
+
+  test('GIVEN a ConfigMap in the chart WHEN synthesized THEN no hook check applies (one apply stage)', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.flux()))).not.toThrow();
+  });
+});
+
+describe('Delivery.kubectl()', () => {
+  test('GIVEN kubectl WHEN synthesized THEN no object has delivery annotations and the Job name is versioned', () => {
+    const m = synthService({ delivery: Delivery.kubectl() });
+    expect(deliveryAnnotations(one(m, 'Job'))).toEqual({});
+    othersUnannotated(m);
+    expect(one(m, 'Job').metadata.name).toBe(versioned('v1.2.3'));
+    expect(roleResourceNames(m)).toEqual([versioned('v1.2.3')]);
+    expect(Delivery.kubectl().kind).toBe('kubectl');
+  });
+});
+
+describe('Delivery.argoCd()', () => {
+  test('GIVEN argoCd WHEN synthesized THEN the Job alone is a PreSync hook with a stable name', () => {
+    const m = synthService({ delivery: Delivery.argoCd() });
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'argocd.argoproj.io/hook': 'PreSync',
+      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+    });
+    expect(job.metadata.name).toBe('myapp-migrate');
+    expect(roleResourceNames(m)).toEqual(['myapp-migrate']);
+    othersUnannotated(m);
+    validateSchemas(m);
+  });
+
+  test('GIVEN syncWave -2 WHEN synthesized THEN the Job carries that wave as a string', () => {
+    const job = one(synthService({ delivery: Delivery.argoCd({ syncWave: -2 }) }), 'Job');
+    expect(job.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-2');
+  });
+
+  test.each([1.5, NaN, Infinity])('GIVEN syncWave %p THEN it is rejected naming the prop', (wave) => {
+    expect(() => Delivery.argoCd({ syncWave: wave })).toThrow(/^Invalid delivery \(Delivery\.argoCd\) syncWave .*whole number/);
+  });
+});
+
+describe('Delivery.helm()', () => {
+  test('GIVEN helm WHEN synthesized THEN the Job alone is a pre-install,pre-upgrade hook with a stable name', () => {
+    const m = synthService({ delivery: Delivery.helm() });
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '0',
+      'helm.sh/hook-delete-policy': 'before-hook-creation',
+    });
+    expect(job.metadata.name).toBe('myapp-migrate');
+    expect(roleResourceNames(m)).toEqual(['myapp-migrate']);
+    othersUnannotated(m);
+    validateSchemas(m);
+  });
+
+  test('GIVEN hookWeight 5 WHEN synthesized THEN the Job carries weight "5"', () => {
+    const job = one(synthService({ delivery: Delivery.helm({ hookWeight: 5 }) }), 'Job');
+    expect(job.metadata.annotations['helm.sh/hook-weight']).toBe('5');
+  });
+
+  test('GIVEN hookWeight 0.5 THEN it is rejected naming the prop and the value', () => {
+    expect(() => Delivery.helm({ hookWeight: 0.5 })).toThrow('Invalid delivery (Delivery.helm) hookWeight 0.5: it must be a whole number');
+  });
+});
+
+describe.each([
+  ['argoCd', () => Delivery.argoCd()],
+  ['helm', () => Delivery.helm()],
+])('hook target Delivery.%s()', (_name, delivery) => {
+  test('GIVEN a new tag WHEN synthesized THEN the hook Job keeps its name but its labels and annotations follow the tag', () => {
+    const a = one(synthService({ delivery: delivery(), imageTag: 'v1.2.3' }), 'Job');
+    const b = one(synthService({ delivery: delivery(), imageTag: 'v1.2.4' }), 'Job');
+    expect(b.metadata.name).toBe(a.metadata.name);
+    expect([a.metadata.labels['app.kubernetes.io/version'], b.metadata.labels['app.kubernetes.io/version']]).toEqual(['v1.2.3', 'v1.2.4']);
+    expect([a.metadata.annotations[TAG_ANNOTATION], b.metadata.annotations[TAG_ANNOTATION]]).toEqual(['v1.2.3', 'v1.2.4']);
+    expect(b.spec.template.spec.containers[0].image).toBe('registry.example.com/myapp:v1.2.4');
+  });
+
+  test('GIVEN a tag that is no label value WHEN synthesized THEN the verbatim tag is in the annotation', () => {
+    const tag = `sha256:${'a'.repeat(64)}`;
+    const job = one(synthService({ delivery: delivery(), imageTag: tag }), 'Job');
+    expect(job.metadata.name).toBe('myapp-migrate');
+    expect(job.metadata.annotations[TAG_ANNOTATION]).toBe(tag);
+    expect(job.metadata.labels['app.kubernetes.io/version']).not.toContain(':');
+  });
+
+  test('GIVEN the default waiter WHEN synthesized THEN the init-container gate still waits for the stable Job', () => {
+    const m = synthService({ delivery: delivery() });
+    expect(initContainer(m).args).toEqual(['job-wr', 'myapp-migrate']);
+  });
+});
+
+describe('Delivery.helmPreInstall()', () => {
+  test('GIVEN a ConfigMap WHEN made a pre-install hook THEN it runs before the Job and is replaced on upgrade', () => {
+    const m = synth(serviceReadingConfig(Delivery.helm(), ({ config, secret }) => {
+      Delivery.helmPreInstall(config);
+      Delivery.helmPreInstall(secret, -3);
+    }));
+    expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '-1',
+      'helm.sh/hook-delete-policy': 'before-hook-creation',
+    });
+    expect(one(m, 'Secret').metadata.annotations['helm.sh/hook-weight']).toBe('-3');
+    expect(deliveryAnnotations(one(m, 'Deployment'))).toEqual({});
+  });
+
+  test('GIVEN an imported Secret THEN it is rejected: there is no object to annotate', () => {
+    synth(chart => {
+      const imported = kplus.Secret.fromSecretName(chart, 'ext', 'myapp-db');
+      expect(() => Delivery.helmPreInstall(imported)).toThrow(/^Invalid resource of Delivery\.helmPreInstall "test\/ext": .*Secret\.fromSecretName/);
+    });
+  });
+
+  test('GIVEN a weight of 1.5 THEN it is rejected naming the prop', () => {
+    synth(chart => {
+      const { config } = configAndSecret(chart);
+      expect(() => Delivery.helmPreInstall(config, 1.5)).toThrow('Invalid weight of Delivery.helmPreInstall 1.5');
+    });
+  });
+
+  test('GIVEN a plain ApiObject ConfigMap THEN it is annotated too', () => {
+    const m = synth(chart => {
+      const cm = new ApiObject(chart, 'raw', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'raw' } });
+      Delivery.helmPreInstall(cm, -7);
+    });
+    expect(one(m, 'ConfigMap').metadata.annotations['helm.sh/hook-weight']).toBe('-7');
+  });
+});
+
+describe('Delivery.helm() checks what the hook Job reads', () => {
+  test('GIVEN envFrom a ConfigMap of the chart that is no hook WHEN synthesized THEN synth fails naming it and the fix', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.helm())))
+      .toThrow(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-config": .*helm install.*Delivery\.helmPreInstall\(<the ConfigMap "test\/config">\)/);
+  });
+
+  test('GIVEN both made hooks, even after the service was created, WHEN synthesized THEN synth passes', () => {
+    const m = synth(chart => {
+      serviceReadingConfig(Delivery.helm())(chart);
+      Delivery.helmPreInstall(chart.node.findChild('config'));
+      Delivery.helmPreInstall(chart.node.findChild('secret'));
+    });
+    expect(one(m, 'Job').metadata.name).toBe('myapp-migrate');
+  });
+
+  test('GIVEN a hook with a weight not below the Job WHEN synthesized THEN synth fails saying so', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.helm({ hookWeight: -2 }), ({ config, secret }) => {
+      Delivery.helmPreInstall(config);
+      Delivery.helmPreInstall(secret, -5);
+    }))).toThrow(/"myapp-config": it is a pre-install hook but its helm\.sh\/hook-weight -1 is not below the Job's -2.*-3\)/);
+  });
+
+  test('GIVEN a Secret read through env valueFrom and as image pull secret THEN both are checked', () => {
+    expect(() => synth(chart => {
+      const { secret } = configAndSecret(chart);
+      const pull = new kplus.Secret(chart, 'pull', { metadata: { name: 'regcred' } });
+      Delivery.helmPreInstall(secret);
+      new MigratedService(chart, 'myapp', baseProps({
+        delivery: Delivery.helm(),
+        envVariables: { DATABASE_URL: kplus.EnvValue.fromSecretValue({ secret, key: 'DATABASE_URL' }) },
+        imagePullSecret: pull,
+      }));
+    })).toThrow(/Invalid Secret read by the migration Job \(imagePullSecrets\) with Delivery\.helm\(\) "regcred"/);
+  });
+
+  test('GIVEN a ConfigMap mounted as a volume of the Job WHEN synthesized THEN it is checked too', () => {
+    expect(() => synth(chart => {
+      const { config } = configAndSecret(chart);
+      const svc = new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm() }));
+      svc.job.addVolume(kplus.Volume.fromConfigMap(chart, 'vol', config));
+    })).toThrow(/Invalid ConfigMap read by the migration Job \(volume [^)]+\) with Delivery\.helm\(\) "myapp-config"/);
+  });
+
+  test('GIVEN Secrets created outside the app WHEN synthesized THEN nothing is reported', () => {
+    expect(() => synth(chart => new MigratedService(chart, 'myapp', baseProps({
+      delivery: Delivery.helm(),
+      envFrom: [kplus.Env.fromSecret(kplus.Secret.fromSecretName(chart, 'ext', 'myapp-db'))],
+    })))).not.toThrow();
+  });
+
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN the ConfigMap stays an ordinary object', () => {
+    const m = synth(serviceReadingConfig(Delivery.helm({ checkHookInputs: false })));
+    expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({});
+  });
+
+  test('GIVEN a "{{" in a manifest (Atlas schema check) WHEN synthesized for Helm THEN synth fails naming where', () => {
+    const props = baseProps({ migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' }, waiter: Waiter.schemaCheck() });
+    expect(() => synthService(props)).not.toThrow();
+    expect(() => synthService({ ...props, delivery: Delivery.helm() }))
+      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) .*"\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template/);
+  });
+});
+
+describe('Delivery.argoCd() checks what the hook Job reads', () => {
+  test('GIVEN envFrom a Secret of the app that is no PreSync hook WHEN synthesized THEN synth fails naming it and the fix', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.argoCd(), ({ config }) => Delivery.argoCdPreSync(config))))
+      .toThrow(/Invalid Secret read by the migration Job \(envFrom\) with Delivery\.argoCd\(\) "myapp-db": .*first sync.*Delivery\.argoCdPreSync\(<the Secret "test\/secret">\).*outside the Application/);
+  });
+
+  test('GIVEN both PreSync hooks in an earlier wave WHEN synthesized THEN they are annotated and synth passes', () => {
+    const m = synth(serviceReadingConfig(Delivery.argoCd({ syncWave: 1 }), ({ config, secret }) => {
+      Delivery.argoCdPreSync(config);
+      Delivery.argoCdPreSync(secret, 0);
+    }));
+    expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({
+      'argocd.argoproj.io/hook': 'PreSync',
+      'argocd.argoproj.io/sync-wave': '-1',
+      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+    });
+    expect(one(m, 'Secret').metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
+  });
+
+  test('GIVEN a PreSync input in the same wave as the Job WHEN synthesized THEN synth fails', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.argoCd(), ({ config, secret }) => {
+      Delivery.argoCdPreSync(config, 0);
+      Delivery.argoCdPreSync(secret);
+    }))).toThrow(/"myapp-config": it is a PreSync hook but its argocd\.argoproj\.io\/sync-wave 0 is not below the Job's 0/);
+  });
+
+  test('GIVEN a wave of 0.5 THEN argoCdPreSync rejects it naming the prop', () => {
+    synth(chart => {
+      const { config } = configAndSecret(chart);
+      expect(() => Delivery.argoCdPreSync(config, 0.5)).toThrow('Invalid wave of Delivery.argoCdPreSync 0.5');
+    });
+  });
+
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN synth passes', () => {
+    expect(all(synth(serviceReadingConfig(Delivery.argoCd({ checkHookInputs: false }))), 'Job')).toHaveLength(1);
+  });
+});
