@@ -594,7 +594,7 @@ function checkInt(prop: string, value: number | undefined, min: number, max: num
 
 function checkDuration(prop: string, value: Duration | undefined, fail: Fail): void {
   if (value === undefined) return;
-  const seconds = value.toSeconds();
+  const seconds = value.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < 1) {
     fail(prop, `${seconds}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
   }

@@ -174,7 +174,7 @@ class KubectlWaiter extends Waiter {
   constructor(private readonly options: KubectlWaiterOptions) {
     super();
     checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
-    const seconds = options.timeout?.toSeconds();
+    const seconds = options.timeout?.toSeconds({ integral: false });
     if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1)) {
       throw new MigratedServiceError('waiter (Waiter.kubectl) timeout', `${seconds}s`,
         'give a whole number of seconds of at least 1, e.g. Duration.minutes(10)');
@@ -227,6 +227,7 @@ class SchemaCheckWaiter extends Waiter {
       container: {
         name: 'check-migration',
         image: context.migrationImage,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: check,
         envFrom: context.envFrom,
         envVariables: env,
@@ -312,7 +313,8 @@ while :; do
     rm -f "$fifo"; mkfifo "$fifo"
     kubectl get job "$job" --watch -o jsonpath="$fmt" >"$fifo" 2>/dev/null &
     watcher=$!
-    ( sleep "$left"; kill $watcher 2>/dev/null ) >/dev/null 2>&1 &
+    # The timer kills its own sleep when it is killed, or that sleep would outlive the script.
+    ( trap 'kill $! 2>/dev/null; exit 0' TERM; sleep "$left" & wait; kill $watcher 2>/dev/null ) >/dev/null 2>&1 &
     sleeper=$!
     while IFS= read -r line; do
       decide "$line"

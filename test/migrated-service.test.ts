@@ -312,6 +312,7 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['serviceType without port', { serviceType: kplus.ServiceType.NODE_PORT }, /Invalid serviceType .*: a Service is only created when port is set/],
     ['ttl with a waiter that reads the Job', { migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } },
       /Invalid migration.ttlAfterFinished .* "3600s": the k8s-wait-for waiter reads the Job.*Waiter.schemaCheck\(\)/],
+    ['fractional deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.millis(1500) } }, /Invalid migration.activeDeadline .* "1.5s": it must be a whole number of seconds/],
     ['zero deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.seconds(0) } }, /Invalid migration.activeDeadline .* "0s": it must be a whole number of seconds, at least 1/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synthService(overrides)).toThrow(message);

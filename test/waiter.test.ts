@@ -1,0 +1,217 @@
+/**
+ * What each Waiter adds to the synthesized output: the init container, and exactly the RBAC and
+ * API token it needs. The kubectl waiter's script itself is run in test/waiter-script.test.ts.
+ */
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
+import { KUBECTL_WAIT_SCRIPT } from '../src/waiter';
+import { all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService } from './support/k8s';
+
+const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+
+/** Synthesize one service and keep the construct, for its `role`/`roleBinding`. */
+function synthWith(overrides: Partial<MigratedServiceProps>): { m: Manifest[]; service: MigratedService } {
+  let service: MigratedService | undefined;
+  const m = synth(chart => { service = new MigratedService(chart, 'myapp', baseProps(overrides)); });
+  return { m, service: service! };
+}
+
+const podSpec = (m: Manifest[]) => one(m, 'Deployment').spec.template.spec;
+const jobName = (m: Manifest[]) => one(m, 'Job').metadata.name;
+const migrateContainer = (m: Manifest[]) => one(m, 'Job').spec.template.spec.containers[0];
+const mountPaths = (c: any): string[] => (c.volumeMounts ?? []).map((v: any) => v.mountPath);
+const projectedVolumes = (m: Manifest[]) => (podSpec(m).volumes ?? []).filter((v: any) => v.projected);
+
+/** The waiter gets a token, CA and namespace at the service-account path; the app gets none. */
+function expectTokenOnlyForWaiter(m: Manifest[]): void {
+  const spec = podSpec(m);
+  expect(spec.automountServiceAccountToken).toBe(false);
+  expect(spec.serviceAccountName).toBe(one(m, 'ServiceAccount').metadata.name);
+  const [volume] = projectedVolumes(m);
+  expect(projectedVolumes(m)).toHaveLength(1);
+  expect(volume.name).toBe('waiter-api-access');
+  expect(volume.projected.sources.map((s: any) => Object.keys(s)[0])).toEqual(['serviceAccountToken', 'configMap', 'downwardAPI']);
+  expect(initContainer(m).volumeMounts).toContainEqual({ name: 'waiter-api-access', mountPath: SA_PATH, readOnly: true });
+  for (const c of spec.containers) expect(mountPaths(c)).not.toContain(SA_PATH);
+}
+
+/** One Role rule: `verbs` on jobs.batch, only the migration Job; bound to the service account. */
+function expectJobRole(m: Manifest[], verbs: string[]): void {
+  expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [jobName(m)], verbs }]);
+  const binding = one(m, 'RoleBinding');
+  expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: one(m, 'Role').metadata.name });
+  expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: one(m, 'ServiceAccount').metadata.name })]);
+}
+
+function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
+  expect(all(m, 'Role')).toEqual([]);
+  expect(all(m, 'RoleBinding')).toEqual([]);
+  expect(service.role).toBeUndefined();
+  expect(service.roleBinding).toBeUndefined();
+  expect(projectedVolumes(m)).toEqual([]);
+  expect(podSpec(m).automountServiceAccountToken).toBe(false);
+  for (const c of [...(podSpec(m).initContainers ?? []), ...podSpec(m).containers]) expect(mountPaths(c)).not.toContain(SA_PATH);
+}
+
+describe('Waiter.k8sWaitFor() (the default)', () => {
+  test('GIVEN no waiter WHEN synthesized THEN k8s-wait-for no-root-v2.0 waits in job-wr mode for the Job', () => {
+    const m = synthService();
+
+    const init = initContainer(m);
+    expect(podSpec(m).initContainers).toHaveLength(1);
+    expect(init.name).toBe('wait-for-migration');
+    expect(init.image).toBe('groundnuty/k8s-wait-for:no-root-v2.0');
+    expect(init.command).toBeUndefined();
+    expect(init.args).toEqual(['job-wr', jobName(m)]);
+  });
+
+  test('GIVEN the default WHEN synthesized THEN it runs as UID 1100 with HOME=/tmp on a writable /tmp', () => {
+    const m = synthService();
+
+    const init = initContainer(m);
+    expect(init.securityContext).toMatchObject({ runAsUser: 1100, runAsGroup: 1100, runAsNonRoot: true, readOnlyRootFilesystem: true });
+    expect(init.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    const tmp = init.volumeMounts.find((v: any) => v.mountPath === '/tmp');
+    expect(podSpec(m).volumes.find((v: any) => v.name === tmp.name).emptyDir).toBeDefined();
+  });
+
+  test('GIVEN the default WHEN synthesized THEN only the init container gets a token, and the Role allows get on the one Job', () => {
+    const { m, service } = synthWith({});
+
+    expectTokenOnlyForWaiter(m);
+    expectJobRole(m, ['get']);
+    expect(service.role).toBeDefined();
+    expect(service.roleBinding).toBeDefined();
+  });
+
+  test('GIVEN Waiter.k8sWaitFor() explicitly WHEN synthesized THEN the output equals the default', () => {
+    expect(synthService({ waiter: Waiter.k8sWaitFor() })).toEqual(synthService());
+    expect(Waiter.k8sWaitFor().kind).toBe('k8s-wait-for');
+  });
+
+  test('GIVEN an image pinned by digest and a UID WHEN synthesized THEN both are used as given', () => {
+    const image = `registry.example.com/mirror/k8s-wait-for@${DIGEST}`;
+    const m = synthService({ waiter: Waiter.k8sWaitFor({ image, runAsUser: 2000 }) });
+
+    expect(initContainer(m).image).toBe(image);
+    expect(initContainer(m).securityContext).toMatchObject({ runAsUser: 2000, runAsGroup: 2000 });
+  });
+
+  test.each(['', ' ', 'groundnuty/k8s-wait-for :v2.0'])('GIVEN image %j WHEN the waiter is made THEN it is refused naming the prop', image => {
+    expect(() => Waiter.k8sWaitFor({ image })).toThrow(`Invalid waiter (Waiter.k8sWaitFor) image ${JSON.stringify(image)}`);
+  });
+});
+
+describe('Waiter.kubectl()', () => {
+  test('GIVEN the defaults WHEN synthesized THEN sh runs the wait script on the Job with a 600 s timeout', () => {
+    const m = synthService({ waiter: Waiter.kubectl() });
+
+    const init = initContainer(m);
+    expect(init.name).toBe('wait-for-migration');
+    expect(init.image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
+    expect(init.command).toEqual(['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', jobName(m), '600']);
+    expect(init.args).toBeUndefined();
+    expect(init.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true });
+    expect(init.env).toEqual(expect.arrayContaining([{ name: 'HOME', value: '/tmp' }, { name: 'TMPDIR', value: '/tmp' }]));
+    expect(mountPaths(init)).toContain('/tmp');
+  });
+
+  test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job', () => {
+    const { m, service } = synthWith({ waiter: Waiter.kubectl() });
+
+    expectJobRole(m, ['get', 'list', 'watch']);
+    expectTokenOnlyForWaiter(m);
+    expect(service.role).toBeDefined();
+  });
+
+  test('GIVEN a timeout, an image pinned by digest and a UID WHEN synthesized THEN they reach the container', () => {
+    const image = `cgr.dev/chainguard/kubectl@${DIGEST}`;
+    const m = synthService({ waiter: Waiter.kubectl({ timeout: Duration.minutes(3), image, runAsUser: 4242 }) });
+
+    const init = initContainer(m);
+    expect(init.command.slice(-2)).toEqual([jobName(m), '180']);
+    expect(init.image).toBe(image);
+    expect(init.securityContext).toMatchObject({ runAsUser: 4242, runAsGroup: 4242 });
+  });
+
+  test('GIVEN a zero timeout WHEN the waiter is made THEN it is refused naming the prop and value', () => {
+    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s"');
+  });
+
+  test('GIVEN a timeout of 1.5 s WHEN the waiter is made THEN it is refused naming the prop and value', () => {
+    expect(() => Waiter.kubectl({ timeout: Duration.millis(1500) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "1.5s"');
+  });
+});
+
+describe('Waiter.schemaCheck()', () => {
+  test('GIVEN flyway WHEN synthesized THEN the init container runs `flyway validate` in the migration image with the shared env', () => {
+    const m = synth(chart => {
+      const { config, secret } = configAndSecret(chart);
+      new MigratedService(chart, 'myapp', baseProps({
+        migration: { tool: MigrationTool.flyway(), image: 'registry.example.com/myapp-migration' },
+        waiter: Waiter.schemaCheck(),
+        envFrom: [kplus.Env.fromConfigMap(config), kplus.Env.fromSecret(secret)],
+        envVariables: { LOG_FORMAT: kplus.EnvValue.fromValue('json') },
+      }));
+    });
+
+    const init = initContainer(m);
+    expect(init.name).toBe('check-migration');
+    expect(init.image).toBe('registry.example.com/myapp-migration:v1.2.3');
+    expect(init.image).toBe(migrateContainer(m).image);
+    expect(init.command).toEqual(['flyway', 'validate']);
+    expect(init.envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }]);
+    expect(init.envFrom).toEqual(migrateContainer(m).envFrom);
+    expect(init.env).toEqual([{ name: 'LOG_FORMAT', value: 'json' }]);
+  });
+
+  test('GIVEN a tool that needs a writable HOME and a migration UID WHEN synthesized THEN the check gets both, like the Job', () => {
+    const m = synthService({ migration: { tool: MigrationTool.prisma(), runAsUser: 1000 }, waiter: Waiter.schemaCheck() });
+
+    const init = initContainer(m);
+    expect(init.command).toEqual(['npx', 'prisma', 'migrate', 'status']);
+    expect(init.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(init.env).toEqual(migrateContainer(m).env);
+    expect(mountPaths(init)).toContain('/tmp');
+    expect(init.securityContext.runAsUser).toBe(1000);
+  });
+
+  test('GIVEN the schema check WHEN synthesized THEN there is no Role, no RoleBinding and no token anywhere', () => {
+    const { m, service } = synthWith({ migration: { tool: MigrationTool.flyway() }, waiter: Waiter.schemaCheck() });
+
+    expect(podSpec(m).initContainers).toHaveLength(1);
+    expectNoApiAccess(m, service);
+  });
+
+  test('GIVEN a custom tool with a check WHEN synthesized THEN its check command is run', () => {
+    const tool = MigrationTool.custom({ name: 'my-migrator', command: ['migrate', 'up'], checkCommand: ['migrate', 'check'] });
+    const m = synthService({ migration: { tool }, waiter: Waiter.schemaCheck() });
+
+    expect(initContainer(m).command).toEqual(['migrate', 'check']);
+  });
+
+  test('GIVEN a tool without a check (liquibase) WHEN synthesized THEN it is refused, naming the tool and the alternatives', () => {
+    const make = () => synthService({ migration: { tool: MigrationTool.liquibase() }, waiter: Waiter.schemaCheck() });
+
+    expect(make).toThrow('migration tool "liquibase" has no command that fails while migrations are pending');
+    expect(make).toThrow(/Waiter\.kubectl\(\)/);
+  });
+
+  test('GIVEN no tool, only a command WHEN synthesized THEN it is refused, saying it needs migration.tool', () => {
+    const make = () => synthService({ migration: { command: ['npm', 'run', 'migrate'] }, waiter: Waiter.schemaCheck() });
+
+    expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": it needs migration\.tool/);
+  });
+});
+
+describe('Waiter.none()', () => {
+  test('GIVEN no gate WHEN synthesized THEN there is no init container, no Role and no token', () => {
+    const { m, service } = synthWith({ waiter: Waiter.none() });
+
+    expect(podSpec(m).initContainers ?? []).toEqual([]);
+    expectNoApiAccess(m, service);
+    expect(Waiter.none().kind).toBe('none');
+  });
+});
