@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedServiceError } from './errors';
 import { MigrationTool } from './migration-tool';
-import { RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
+import { checkId, RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
 
 /** The default image of `Waiter.k8sWaitFor()`: the non-root build of groundnuty/k8s-wait-for. */
 export const K8S_WAIT_FOR_IMAGE = 'groundnuty/k8s-wait-for:no-root-v2.0';
@@ -145,26 +145,17 @@ class K8sWaitForWaiter extends Waiter {
   constructor(private readonly options: K8sWaitForOptions) {
     super();
     checkWaiterImage('waiter (Waiter.k8sWaitFor) image', options.image);
+    checkWaiterUid('waiter (Waiter.k8sWaitFor) runAsUser', options.runAsUser);
   }
 
   public _bind(context: WaiterContext): WaiterSpec {
     return {
       jobVerbs: ['get'],
-      container: {
-        name: 'wait-for-migration',
-        image: this.options.image ?? K8S_WAIT_FOR_IMAGE,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        // job-wr: ready only once a pod succeeded. Plain `job` passes a Job that has not run yet.
-        args: ['job-wr', context.jobName],
-        // kubectl writes its cache under HOME; the image's HOME (/) is not writable.
-        envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH) },
-        volumeMounts: [context.tmpMount],
-        resources: WAITER_RESOURCES,
-        securityContext: restrictedContainerSecurity({
-          runAsUser: this.options.runAsUser ?? K8S_WAIT_FOR_UID,
-          runAsGroup: this.options.runAsUser ?? K8S_WAIT_FOR_UID,
+      container: apiWaiterContainer(context, this.options.image ?? K8S_WAIT_FOR_IMAGE,
+        this.options.runAsUser ?? K8S_WAIT_FOR_UID, {
+          // job-wr: ready only once a pod succeeded. Plain `job` passes a Job that has not run yet.
+          args: ['job-wr', context.jobName],
         }),
-      },
     };
   }
 }
@@ -174,6 +165,7 @@ class KubectlWaiter extends Waiter {
   constructor(private readonly options: KubectlWaiterOptions) {
     super();
     checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
+    checkWaiterUid('waiter (Waiter.kubectl) runAsUser', options.runAsUser);
     const seconds = options.timeout?.toSeconds({ integral: false });
     if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1)) {
       throw new MigratedServiceError('waiter (Waiter.kubectl) timeout', `${seconds}s`,
@@ -186,19 +178,11 @@ class KubectlWaiter extends Waiter {
     return {
       // A watch under a Role scoped by resourceNames needs get, list and watch.
       jobVerbs: ['get', 'list', 'watch'],
-      container: {
-        name: 'wait-for-migration',
-        image: this.options.image ?? KUBECTL_IMAGE,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
-        envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH), TMPDIR: kplus.EnvValue.fromValue(TMP_PATH) },
-        volumeMounts: [context.tmpMount],
-        resources: WAITER_RESOURCES,
-        securityContext: restrictedContainerSecurity({
-          runAsUser: this.options.runAsUser ?? KUBECTL_UID,
-          runAsGroup: this.options.runAsUser ?? KUBECTL_UID,
+      container: apiWaiterContainer(context, this.options.image ?? KUBECTL_IMAGE,
+        this.options.runAsUser ?? KUBECTL_UID, {
+          command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
+          envVariables: { TMPDIR: kplus.EnvValue.fromValue(TMP_PATH) },
         }),
-      },
     };
   }
 }
@@ -244,6 +228,31 @@ class NoWaiter extends Waiter {
   public _bind(_context: WaiterContext): WaiterSpec {
     return { jobVerbs: [] };
   }
+}
+
+/**
+ * The init container of a waiter that talks to the API server: kubectl writes its cache under
+ * HOME, which must be the writable /tmp under the read-only root filesystem.
+ */
+function apiWaiterContainer(context: WaiterContext, image: string, uid: number,
+  run: Pick<kplus.ContainerProps, 'args' | 'command' | 'envVariables'>): kplus.ContainerProps {
+  return {
+    name: 'wait-for-migration',
+    image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: run.command,
+    args: run.args,
+    envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH), ...run.envVariables },
+    volumeMounts: [context.tmpMount],
+    resources: WAITER_RESOURCES,
+    securityContext: restrictedContainerSecurity({ runAsUser: uid, runAsGroup: uid }),
+  };
+}
+
+function checkWaiterUid(prop: string, uid: number | undefined): void {
+  checkId(prop, uid, (p, value, fix) => {
+    throw new MigratedServiceError(p, value, fix);
+  });
 }
 
 function checkWaiterImage(prop: string, image: string | undefined): void {

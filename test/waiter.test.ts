@@ -215,3 +215,17 @@ describe('Waiter.none()', () => {
     expect(Waiter.none().kind).toBe('none');
   });
 });
+
+describe('waiter UIDs', () => {
+  test.each([
+    ['k8sWaitFor', () => Waiter.k8sWaitFor({ runAsUser: 0 }), /^Invalid waiter \(Waiter.k8sWaitFor\) runAsUser 0: UID\/GID 0 is root/],
+    ['kubectl', () => Waiter.kubectl({ runAsUser: -1 }), /^Invalid waiter \(Waiter.kubectl\) runAsUser -1: it must be a whole number/],
+  ])('%s refuses a root or invalid UID', (_name, make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  test('a custom UID is used for user and group', () => {
+    const sc = initContainer(synthService({ waiter: Waiter.kubectl({ runAsUser: 2000 }) })).securityContext;
+    expect(sc).toMatchObject({ runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true });
+  });
+});
