@@ -293,19 +293,42 @@ interface HookRules {
  * ConfigMap and Secret of this app the Job reads is a hook that runs before it.
  */
 function addHookInputCheck(job: IConstruct, rules: HookRules): void {
+  const root = job.node.root;
+  if (!indexedRoots.has(root)) {
+    // cdk8s validates in pre-order, so this runs before any Job's check in the same pass: the
+    // app is scanned once per synth, not once per service.
+    indexedRoots.add(root);
+    root.node.addValidation({ validate: () => { inputIndexes.set(root, indexInputs(root)); return []; } });
+  }
   job.node.addValidation({ validate: () => hookInputErrors(job, rules) });
+}
+
+const indexedRoots = new WeakSet<IConstruct>();
+/** The app's ConfigMaps and Secrets by kind/namespace/name, rebuilt at every validation pass. */
+const inputIndexes = new WeakMap<IConstruct, Map<string, ApiObject>>();
+
+function inputKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
+}
+
+function indexInputs(root: IConstruct): Map<string, ApiObject> {
+  const index = new Map<string, ApiObject>();
+  for (const o of root.node.findAll().filter(ApiObject.isApiObject)) {
+    const key = inputKey(o.kind, o.metadata.namespace, o.name);
+    if ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !index.has(key)) index.set(key, o);
+  }
+  return index;
 }
 
 function hookInputErrors(job: IConstruct, rules: HookRules): string[] {
   const json = ApiObject.of(job).toJson();
   const namespace = json.metadata?.namespace;
   const inputs = podInputs(json.spec?.template?.spec ?? {});
-  const objects = job.node.root.node.findAll()
-    .filter(ApiObject.isApiObject)
-    .filter(o => o.kind === 'ConfigMap' || o.kind === 'Secret');
+  // Validated outside a synth (job.node.validate()): no pass has built the index yet.
+  const index = inputIndexes.get(job.node.root) ?? indexInputs(job.node.root);
   const errors: string[] = [];
   for (const input of inputs) {
-    const obj = objects.find(o => o.kind === input.kind && o.name === input.name && o.metadata.namespace === namespace);
+    const obj = index.get(inputKey(input.kind, namespace, input.name));
     if (!obj) continue; // created outside this app: it exists before the hook runs
     const annotations: { [key: string]: string } = obj.metadata.toJson().annotations ?? {};
     const phases = (annotations[rules.hookKey] ?? '').split(',').map(p => p.trim());
