@@ -301,7 +301,7 @@ export class MigratedService extends Construct {
     }
 
     // --- the one key and the names derived from it ---
-    const key = tryOrRethrow(() => VersionKey.of(props.imageTag), this.node.path);
+    const key = VersionKey.of(props.imageTag, `imageTag of MigratedService "${this.node.path}"`);
     this.imageTag = key.value;
     this.name = props.name ?? id;
     checkName(this.name, props.name === undefined, fail);
@@ -527,17 +527,6 @@ function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration
   const floor = 600;
   const seconds = activeDeadline ? Math.max(floor, activeDeadline.toSeconds() + 300) : floor;
   return Duration.seconds(seconds);
-}
-
-function tryOrRethrow<T>(f: () => T, path: string): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof MigratedServiceError) {
-      e.message = e.message.replace(/^Invalid (\S+)/, `Invalid $1 of MigratedService "${path}"`);
-    }
-    throw e;
-  }
 }
 
 type Fail = (prop: string, value: unknown, fix: string) => never;

@@ -98,7 +98,7 @@ export class VersionKey {
    * label value, else a sanitized form with a hash. The verbatim tag always goes in an annotation.
    */
   public get labelValue(): string {
-    if (this.value.length <= MAX_LABEL_LENGTH && LABEL_VALUE.test(this.value)) {
+    if (isLabelValue(this.value)) {
       return this.value;
     }
     const hash = VersionKey.hash(this.value);
