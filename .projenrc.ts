@@ -70,6 +70,12 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json'] },
 });
 
+// `npm ci` must accept the lock file everywhere. unrs-resolver 1.13.0 (pulled in by jest 30's
+// jest-resolve and eslint-import-resolver-typescript 4) names platform bindings at 1.13.0 that
+// not every registry serves, so `npm install` leaves them out of the lock and `npm ci` then
+// refuses it. 1.12.2's bindings are all published: pin it until 1.13's are everywhere.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+
 // Locally and in CI only the js target can be packaged (only the npm registry is reachable);
 // projen's default packages every target outside CI. The release workflow still packages each
 // language through its own package:<lang> task.
