@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { cdk8s, javascript, JsonFile } from 'projen';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-migrated-service',
@@ -62,7 +62,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     jestConfig: {
       // The pack-and-install acceptance test compiles and installs; give it room.
       testTimeout: 30_000,
-      testPathIgnorePatterns: ['/node_modules/', '/examples/.*/dist/'],
+      // The real-cluster and real-tool tiers have their own configs and tasks (e2e, tools).
+      testPathIgnorePatterns: ['/node_modules/', '/examples/.*/dist/', '/test/e2e/', '/test/tools/'],
     },
   },
   gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile'],
@@ -99,5 +100,31 @@ project.addTask('bench', {
   exec: 'ts-node --project tsconfig.dev.json bench/synth.bench.ts',
   receiveArgs: true,
 });
+
+/**
+ * A jest config of its own for a tier that runs real components (a cluster, PostgreSQL, the tools):
+ * one test file at a time (they share one node and one machine), no coverage, its own JUnit report.
+ */
+function realComponentTier(tier: string, description: string, timeoutMs: number): void {
+  new JsonFile(project, `test/${tier}/jest.config.json`, {
+    obj: {
+      rootDir: '../..',
+      testMatch: [`<rootDir>/test/${tier}/**/*.test.ts`],
+      testPathIgnorePatterns: ['/node_modules/'],
+      testTimeout: timeoutMs,
+      maxWorkers: 1,
+      collectCoverage: false,
+      transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
+      reporters: ['default', ['jest-junit', { outputDirectory: `test-reports/${tier}` }]],
+    },
+  });
+  project.addTask(tier, {
+    description,
+    exec: `jest --ci --runInBand --config test/${tier}/jest.config.json`,
+    receiveArgs: true,
+  });
+}
+realComponentTier('e2e', 'End-to-end tests on a real Kubernetes cluster ($KUBECONFIG, else ../shared/local-k8s)', 600_000);
+realComponentTier('tools', 'Migration tool presets run against a real PostgreSQL', 600_000);
 
 project.synth();
