@@ -56,6 +56,21 @@ export interface GooseOptions extends MigrationDirOptions {
   readonly driver?: string;
 }
 
+/** Options for Alembic. */
+export interface AlembicOptions {
+  /**
+   * Whether the migration image's Alembic has `alembic current --check-heads`, which Alembic
+   * added in 1.17.1. Older Alembic rejects the flag (`alembic: error: unrecognized arguments:
+   * --check-heads`, exit 2), so the check would fail forever and no pod would start. Set `false`
+   * for Alembic < 1.17.1 (Debian 12 and Ubuntu 24.04 ship 1.8.1): the check then runs Alembic's
+   * own "is the database at head" recipe with `python -c`, through your `env.py` (any Alembic
+   * ≥ 1.0; needs `python` on PATH, as python images have).
+   *
+   * @default true
+   */
+  readonly checkHeadsFlag?: boolean;
+}
+
 /** Options for TypeORM. */
 export interface TypeOrmOptions {
   /**
@@ -81,10 +96,15 @@ export class MigrationTool {
       ['npx', 'prisma', 'migrate', 'status'], true, undefined);
   }
 
-  /** Alembic: `alembic upgrade head`; check `alembic current --check-heads` (Alembic ≥ 1.17.1). */
-  public static alembic(): MigrationTool {
-    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'],
-      ['alembic', 'current', '--check-heads'], false, undefined);
+  /**
+   * Alembic: `alembic upgrade head`; check `alembic current --check-heads`, which needs
+   * Alembic ≥ 1.17.1. For older Alembic pass `{ checkHeadsFlag: false }`.
+   */
+  public static alembic(options: AlembicOptions = {}): MigrationTool {
+    const check = options.checkHeadsFlag ?? true
+      ? ['alembic', 'current', '--check-heads']
+      : ['python', '-c', ALEMBIC_AT_HEAD];
+    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'], check, false, undefined);
   }
 
   /** Flyway: `flyway migrate`; check `flyway validate` (fails on pending migrations). Base image `flyway/flyway`. */
@@ -203,6 +223,30 @@ export class MigrationTool {
     this.stockImage = stockImage;
   }
 }
+
+/**
+ * Alembic's cookbook check "is the database at head", for Alembic < 1.17.1: runs the project's
+ * env.py the way `alembic current` does (same config file: `ALEMBIC_CONFIG` or alembic.ini) and
+ * exits 1 with a message unless the database's revisions are exactly the script heads. No `$` in
+ * it: Kubernetes would expand `$(...)`.
+ */
+const ALEMBIC_AT_HEAD = [
+  'import os, sys',
+  'from alembic.config import Config',
+  'from alembic.runtime.environment import EnvironmentContext',
+  'from alembic.script import ScriptDirectory',
+  "config = Config(os.environ.get('ALEMBIC_CONFIG', 'alembic.ini'))",
+  'script = ScriptDirectory.from_config(config)',
+  'found = []',
+  'def at_head(rev, context):',
+  '    found.append(set(context.get_current_heads()))',
+  '    return []',
+  'with EnvironmentContext(config, script, fn=at_head, dont_mutate=True):',
+  '    script.run_env()',
+  'heads = set(script.get_heads())',
+  "sys.exit(0 if found == [heads] else 'alembic: the database is not at head: current %s, heads %s' % (",
+  '    sorted(found[0]) if found else [], sorted(heads)))',
+].join('\n');
 
 /** A string option of a preset: the fallback when unset; an empty one is refused (it would pass an empty argument). */
 function option(tool: string, prop: string, value: string | undefined, fallback: string): string {
