@@ -99,21 +99,22 @@ export function proveTool(spec: ToolSpec): void {
       fs.writeFileSync(`test-reports/tools/${spec.name}.log`, log.join('\n') + '\n');
     });
 
-    const hasCheck = (): boolean => spec.tool().checkCommand !== undefined;
+    // Tools without a check get no check steps (Waiter.schemaCheck() is refused for them at synth).
+    const hasCheck = spec.tool().checkCommand !== undefined;
+    const withCheck = (title: string, fn: () => void): void => { if (hasCheck) it(title, fn); };
 
-    it('check before anything is applied exits non-zero', () => {
-      if (!hasCheck()) return expect(containers.check).toBeUndefined();
+    withCheck('check before anything is applied exits non-zero', () => {
       expectExit(run('check', two, 'check, nothing applied'), false);
-      return expect(columns()).toBe('');
+      expect(columns()).toBe('');
     });
 
     it('apply exits 0 and creates the schema of both migrations', () => {
+      expect(columns()).toBe('');
       expectExit(run('job', two, 'apply'), true);
       expect(columns()).toBe('id,size');
     });
 
-    it('check after apply exits 0', () => {
-      if (!hasCheck()) return;
+    withCheck('check after apply exits 0', () => {
       expectExit(run('check', two, 'check, all applied'), true);
     });
 
@@ -124,10 +125,10 @@ export function proveTool(spec: ToolSpec): void {
       expect(pg.psql('SELECT count(*) FROM pg_stat_user_tables', spec.name)).toBe(before);
     });
 
-    it('with a third, broken migration: check fails, apply fails, check keeps failing', () => {
-      if (hasCheck()) expectExit(run('check', three, 'check, broken migration pending'), false);
+    it(`with a third, broken migration: ${hasCheck ? 'check fails, apply fails, check keeps failing' : 'apply fails'}`, () => {
+      if (hasCheck) expectExit(run('check', three, 'check, broken migration pending'), false);
       expectExit(run('job', three, 'apply broken'), false);
-      if (hasCheck()) expectExit(run('check', three, 'check after the broken apply'), false);
+      if (hasCheck) expectExit(run('check', three, 'check after the broken apply'), false);
       expect(columns()).toBe('id,size');
     });
   });
