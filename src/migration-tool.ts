@@ -90,7 +90,10 @@ export interface TypeOrmOptions {
  * the base you build that image from, with your migrations inside: see docs/migration-tools.md.
  */
 export class MigrationTool {
-  /** Prisma: `npx prisma migrate deploy`; check `npx prisma migrate status`. Runs in the app image. */
+  /**
+   * Prisma: `npx prisma migrate deploy`; check `npx prisma migrate status`, which exits 1 while migrations
+   * are pending from Prisma 4.3.0 on. Runs in the app image, which must hold the Prisma CLI and its engines.
+   */
   public static prisma(): MigrationTool {
     return new MigrationTool('prisma', ['npx', 'prisma', 'migrate', 'deploy'],
       ['npx', 'prisma', 'migrate', 'status'], true, undefined);
@@ -155,7 +158,10 @@ export class MigrationTool {
       false, 'ghcr.io/amacneil/dbmate');
   }
 
-  /** Django: `python manage.py migrate --noinput`; check `python manage.py migrate --check`. */
+  /**
+   * Django: `python manage.py migrate --noinput`; check `python manage.py migrate --check` (Django ≥ 3.1).
+   * Runs `python`, as python images name it.
+   */
   public static django(): MigrationTool {
     return new MigrationTool('django', ['python', 'manage.py', 'migrate', '--noinput'],
       ['python', 'manage.py', 'migrate', '--check'], false, undefined);
@@ -184,7 +190,7 @@ export class MigrationTool {
     return new MigrationTool('sequelize', ['npx', 'sequelize-cli', 'db:migrate'], undefined, true, undefined);
   }
 
-  /** sqitch: `sqitch deploy`. No check (status only prints). Base image `sqitch/sqitch`. */
+  /** sqitch: `sqitch deploy`. No check (`sqitch status` exits 0 with changes pending). Base image `sqitch/sqitch`. */
   public static sqitch(): MigrationTool {
     return new MigrationTool('sqitch', ['sqitch', 'deploy'], undefined, false, 'sqitch/sqitch');
   }

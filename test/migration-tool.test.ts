@@ -293,8 +293,14 @@ describe('Alembic before 1.17.1: alembic({ checkHeadsFlag: false })', () => {
     function check(current: string, heads: string, config?: string): { code: number | null; stderr: string; seen: string } {
       const seen = join(dir, 'seen');
       const r = spawnSync(python!, ['-c', script], {
-        env: { PYTHONPATH: dir, PATH: process.env.PATH, STUB_CURRENT: current, STUB_HEADS: heads, STUB_SEEN: seen,
-          ...(config ? { ALEMBIC_CONFIG: config } : {}) },
+        env: {
+          PYTHONPATH: dir,
+          PATH: process.env.PATH,
+          STUB_CURRENT: current,
+          STUB_HEADS: heads,
+          STUB_SEEN: seen,
+          ...(config ? { ALEMBIC_CONFIG: config } : {}),
+        },
         encoding: 'utf-8',
       });
       return { code: r.status, stderr: r.stderr, seen: readFileSync(seen, 'utf-8') };

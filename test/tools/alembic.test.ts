@@ -2,10 +2,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MigrationTool } from '../../src';
-import { Postgres, startPostgres } from '../support/postgres';
 import { IN_CI, readOnlyCopy, removeCopy, runContainer, shimDir, synthContainers, writeFiles } from './harness';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
+import { Postgres, startPostgres } from '../support/postgres';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-alembic, python3-sqlalchemy, python3-psycopg2
 const ALEMBIC = '/usr/bin/alembic';

@@ -1,8 +1,8 @@
 import * as path from 'path';
-import { MigrationTool } from '../../src';
 import { NPM_MODULES, shimDir, writeFiles } from './harness';
 import { npmMissing, npmVersion } from './npm-tools';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 /** The dbmate binary itself (the npm package ships it per platform), as in the dbmate image. */
 const DBMATE = path.join(NPM_MODULES, '@dbmate', 'linux-x64', 'bin', 'dbmate');

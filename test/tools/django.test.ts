@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
-import { MigrationTool } from '../../src';
 import { hasProgram, missing, shimDir, writeFiles } from './harness';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-django and python3-psycopg2
 const hasDjango = (): boolean => hasProgram(PYTHON)

@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
-import { MigrationTool } from '../../src';
 import { writeFiles } from './harness';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 // Debian's ruby-railties, ruby-activerecord and ruby-pg, loaded without Bundler.
 const probe = spawnSync('/usr/bin/ruby', ['-e', 'require "rails"; require "active_record"; require "pg"; puts Rails.version'], { encoding: 'utf-8' });

@@ -10,9 +10,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Containers, IN_CI, readOnlyCopy, removeCopy, runContainer, RunResult, synthContainers } from './harness';
 import { MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
-import { Containers, IN_CI, readOnlyCopy, removeCopy, runContainer, RunResult, synthContainers } from './harness';
 
 /** The SQL of the tiny projects' migrations, so every tool builds the same schema. */
 export const SQL = {

@@ -1,7 +1,7 @@
-import { MigrationTool } from '../../src';
 import { writeFiles } from './harness';
 import { linkNodeModules, nodeApp, npmMissing, npmVersion } from './npm-tools';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 const migration = (sql: string): string =>
   `module.exports = {\n  up: queryInterface => queryInterface.sequelize.query(${JSON.stringify(sql)}),\n  down: async () => {},\n};\n`;

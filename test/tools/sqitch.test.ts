@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
-import { MigrationTool } from '../../src';
 import { writeFiles } from './harness';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 // Debian's sqitch with DBD::Pg; it runs `psql` for the change scripts.
 const probe = spawnSync('sqitch', ['--version'], { encoding: 'utf-8' });

@@ -1,7 +1,7 @@
-import { MigrationTool } from '../../src';
 import { writeFiles } from './harness';
 import { linkNodeModules, nodeApp, npmMissing, npmVersion } from './npm-tools';
 import { proveTool, SQL } from './scenario';
+import { MigrationTool } from '../../src';
 
 /** A compiled TypeORM migration class (what `tsc` makes of one), named with its timestamp. */
 const migration = (name: string, sql: string): string => [
