@@ -2,3 +2,4 @@ export * from './cluster';
 export * from './kubectl';
 export * from './images';
 export * from './synth';
+export * from './fixture-app';
