@@ -113,10 +113,24 @@ export interface ApplyOptions {
  * output; by default a warning on stderr is an error, since it means the manifests are not clean.
  */
 export function apply(manifests: string, namespace: string, options: ApplyOptions = {}): KubectlResult {
+  const args = applyArgs(namespace, options);
+  return checkWarnings(args, kubectl(args, { input: manifests }), options);
+}
+
+/** `apply` without blocking the event loop (several applies can run at once). */
+export async function applyAsync(manifests: string, namespace: string, options: ApplyOptions = {}): Promise<KubectlResult> {
+  const args = applyArgs(namespace, options);
+  return checkWarnings(args, await kubectlAsync(args, { input: manifests }), options);
+}
+
+function applyArgs(namespace: string, options: ApplyOptions): string[] {
   const args = ['apply', '--server-side', `--field-manager=${options.fieldManager ?? 'cdk8s-migrated-service-e2e'}`,
     '--validate=strict', '-n', namespace, '-f', '-'];
   if (options.dryRun) args.push('--dry-run=server');
-  const r = kubectl(args, { input: manifests });
+  return args;
+}
+
+function checkWarnings(args: string[], r: KubectlResult, options: ApplyOptions): KubectlResult {
   if ((options.noWarnings ?? true) && /warning/i.test(r.stderr)) {
     throw new Error(`kubectl ${args.join(' ')} printed warnings:\n${r.stderr}`);
   }
