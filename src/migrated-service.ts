@@ -4,12 +4,13 @@ import { Construct } from 'constructs';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
 import { checkCommand, MigrationTool } from './migration-tool';
+import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { checkId, hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
-import { VersionKey, isLabelValue } from './version-key';
+import { VersionKey, fitName, isLabelValue } from './version-key';
 import { Waiter } from './waiter';
 
-/** Longest service name: leaves room in every derived name (`<name>-migrate-<hash>` ≤ 63). */
-const MAX_NAME_LENGTH = 42;
+/** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
+const MAX_NAME_LENGTH = 63;
 /** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
 export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
 /** Where kubectl and client libraries look for in-cluster credentials. */
@@ -80,9 +81,9 @@ export interface MigrationOptions extends RunAsOptions {
   readonly ttlAfterFinished?: Duration;
 
   /**
-   * Resources of the migration container.
+   * Resources of the migration container. Passing it replaces all of the defaults.
    *
-   * @default - cdk8s-plus defaults: cpu 1000m request / 1500m limit, memory 512Mi / 2048Mi
+   * @default - requests cpu 100m and memory 256Mi, limit memory 1024Mi, no CPU limit (docs/resources.md)
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -115,8 +116,9 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly migration: MigrationOptions;
 
   /**
-   * The service name: names the Deployment, ServiceAccount, Service and Job.
-   * A DNS-1035 label of at most 42 characters.
+   * The service name: names the Deployment, ServiceAccount and Service as it is, and starts the
+   * names of the Job (`<name>-migrate-<tag>`) and the Role. A DNS-1035 label of at most 63
+   * characters; a derived name that would pass 63 is cut and ends in a hash of what it stands for.
    *
    * @default - the construct id
    */
@@ -187,9 +189,9 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly args?: string[];
 
   /**
-   * Resources of the service container.
+   * Resources of the service container. Passing it replaces all of the defaults.
    *
-   * @default - cdk8s-plus defaults: cpu 1000m request / 1500m limit, memory 512Mi / 2048Mi
+   * @default - requests cpu 100m and memory 256Mi, limit memory 512Mi, no CPU limit (docs/resources.md)
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -323,7 +325,7 @@ export class MigratedService extends Construct {
 
     const delivery = (props.delivery ?? Delivery.flux())._bind();
     const waiter = props.waiter ?? Waiter.k8sWaitFor();
-    this.jobName = delivery.versionedJobName ? key.nameWithPrefix(`${this.name}-migrate`) : `${this.name}-migrate`;
+    this.jobName = delivery.versionedJobName ? key.nameWithPrefix(`${this.name}-migrate`) : fitName(`${this.name}-migrate`);
 
     // --- validation of the rest, before anything is created ---
     const command = migration.command ?? migration.tool?.command;
@@ -392,11 +394,12 @@ export class MigratedService extends Construct {
     });
     const needsApi = waiterSpec.container !== undefined && waiterSpec.jobVerbs.length > 0;
     if (needsApi) {
+      const rbacName = fitName(`${this.name}-migration-waiter`);
       this.role = new kplus.Role(this, 'Role', {
-        metadata: { name: `${this.name}-migration-waiter`, labels },
+        metadata: { name: rbacName, labels },
       });
       this.roleBinding = new kplus.RoleBinding(this, 'RoleBinding', {
-        metadata: { name: `${this.name}-migration-waiter`, labels },
+        metadata: { name: rbacName, labels },
         role: this.role,
       });
       this.roleBinding.addSubjects(this.serviceAccount);
@@ -429,7 +432,7 @@ export class MigratedService extends Construct {
         args: migration.args,
         envFrom,
         envVariables: jobEnv,
-        resources: migration.resources,
+        resources: migration.resources ?? MIGRATION_RESOURCES,
         volumeMounts: [tmpMount(jobTmp)],
         securityContext: restrictedContainerSecurity(migrationRunAs),
       }],
@@ -465,7 +468,7 @@ export class MigratedService extends Construct {
         portNumber: props.port,
         envFrom,
         envVariables,
-        resources: props.resources,
+        resources: props.resources ?? SERVICE_RESOURCES,
         readiness: props.readiness,
         liveness: props.liveness,
         startup: props.startup,
@@ -541,8 +544,7 @@ function checkName(name: string, fromId: boolean, fail: Fail): void {
     fail(prop, name, `it must be lowercase letters, digits and "-", start with a letter and end with a letter or digit (a DNS-1035 label).${fix}`);
   }
   if (name.length > MAX_NAME_LENGTH) {
-    fail(prop, name, `it is ${name.length} characters; at most ${MAX_NAME_LENGTH} leave room for the derived names ` +
-      `("<name>-migrate-<tag>" must fit in 63).${fix}`);
+    fail(prop, name, `it is ${name.length} characters; a Service name (a DNS-1035 label) is at most ${MAX_NAME_LENGTH}.${fix}`);
   }
 }
 
