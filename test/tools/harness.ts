@@ -151,13 +151,3 @@ export function writeFiles(dir: string, files: { [file: string]: string }): void
     fs.writeFileSync(p, content, { mode: file.startsWith('bin/') ? 0o755 : 0o644 });
   }
 }
-
-/** Why a tool is not available here, or undefined when it is. */
-export function missing(checks: { [what: string]: boolean }): string | undefined {
-  const absent = Object.entries(checks).filter(([, ok]) => !ok).map(([what]) => what);
-  return absent.length ? `not installed here: ${absent.join(', ')} (run .ci/install-tools.sh)` : undefined;
-}
-
-export function hasProgram(p: string): boolean {
-  return fs.existsSync(p);
-}

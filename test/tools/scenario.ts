@@ -14,12 +14,7 @@ import { Containers, IN_CI, readOnlyCopy, removeCopy, runContainer, RunResult, s
 import { MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
 
-/** The SQL of the tiny projects' migrations, so every tool builds the same schema. */
-export const SQL = {
-  first: 'CREATE TABLE widgets (id integer PRIMARY KEY)',
-  second: 'ALTER TABLE widgets ADD COLUMN size integer',
-  broken: 'SELECT * FROM no_such_table',
-};
+export { SQL } from './sql';
 
 export interface ToolSpec {
   /** Test title, e.g. `MigrationTool.django()`. */
