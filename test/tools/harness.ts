@@ -90,12 +90,19 @@ export interface RunResult {
   readonly argv: string[];
 }
 
-/** A dir of program names the images would have on PATH (e.g. `python` in python images). */
+const SHIM_PREFIX = 'tools-bin-';
+
+/** A dir of program names the images would have on PATH (e.g. `python` in python images); see removeShimDir. */
 export function shimDir(links: { [name: string]: string }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tools-bin-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), SHIM_PREFIX));
   for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(dir, name));
   fs.chmodSync(dir, 0o755);
   return dir;
+}
+
+/** Removes a dir made by shimDir (and nothing else). */
+export function removeShimDir(dir: string): void {
+  if (path.basename(dir).startsWith(SHIM_PREFIX)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs a synthesized container in `workdir` as Kubernetes would (see the file comment). */

@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Containers, IN_CI, readOnlyCopy, removeCopy, runContainer, RunResult, synthContainers } from './harness';
+import { Containers, IN_CI, readOnlyCopy, removeCopy, removeShimDir, runContainer, RunResult, synthContainers } from './harness';
 import { MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
 
@@ -90,6 +90,7 @@ export function proveTool(spec: ToolSpec): void {
     afterAll(() => {
       pg?.stop();
       for (const d of [two, three]) if (d) removeCopy(d);
+      for (const d of pathDirs ?? []) removeShimDir(d);
       fs.mkdirSync('test-reports/tools', { recursive: true });
       fs.writeFileSync(`test-reports/tools/${spec.name}.log`, log.join('\n') + '\n');
     });
