@@ -124,7 +124,10 @@ export function runContainer(c: Container, workdir: string, pathDirs: string[] =
     throw new Error(`unexpected HOME=${env.HOME} in ${c.name}`);
   }
   const PATH = [...pathDirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
-  const r = spawnSync(argv[0], argv.slice(1), {
+  // TOOLS_MEASURE=1: GNU time reports peak memory and CPU of each run into the log (exit status passes through).
+  const measure = process.env.TOOLS_MEASURE === '1' ? ['/usr/bin/time', '-f', 'measured: maxrss_kb=%M user_s=%U sys_s=%S wall_s=%e', '--'] : [];
+  const [file, ...rest] = [...measure, ...argv];
+  const r = spawnSync(file, rest, {
     cwd: workdir,
     env: { PATH, ...env, HOME: home, LANG: 'C.UTF-8' },
     encoding: 'utf-8',
