@@ -62,7 +62,7 @@ export interface AlembicOptions {
    * Whether the migration image's Alembic has `alembic current --check-heads`, which Alembic
    * added in 1.17.1. Older Alembic rejects the flag (`alembic: error: unrecognized arguments:
    * --check-heads`, exit 2), so the check would fail forever and no pod would start. Set `false`
-   * for Alembic < 1.17.1 (Debian 12 and Ubuntu 24.04 ship 1.8.1): the check then runs Alembic's
+   * for Alembic < 1.17.1 (Debian 12 ships 1.8.1): the check then runs Alembic's
    * own "is the database at head" recipe with `python -c`, through your `env.py` (any Alembic
    * ≥ 1.0; needs `python` on PATH, as python images have).
    *
@@ -104,7 +104,7 @@ export class MigrationTool {
    * Alembic ≥ 1.17.1. For older Alembic pass `{ checkHeadsFlag: false }`.
    */
   public static alembic(options: AlembicOptions = {}): MigrationTool {
-    const check = options.checkHeadsFlag ?? true
+    const check = (options.checkHeadsFlag ?? true)
       ? ['alembic', 'current', '--check-heads']
       : ['python', '-c', ALEMBIC_AT_HEAD];
     return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'], check, false, undefined);
