@@ -2,17 +2,14 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Delivery } from './delivery';
-import { MigratedServiceError } from './errors';
-import { checkCommand, MigrationTool } from './migration-tool';
-import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
-import { checkId, hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
-import { VersionKey, fitName, isLabelValue } from './version-key';
-import { Waiter } from './waiter';
+import { MigrationTool } from './migration-tool';
+import { IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
+import { fitName } from './version-key';
+import { Waiter, WaiterSpec } from './waiter';
 
-/** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
-const MAX_NAME_LENGTH = 63;
-/** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
-export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
+export { IMAGE_TAG_ANNOTATION } from './props';
+
 /** Where kubectl and client libraries look for in-cluster credentials. */
 const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Lifetime of the waiter's projected token; the kubelet refreshes it before it expires. */
@@ -293,211 +290,190 @@ export class MigratedService extends Construct {
   /** The full migration image reference. */
   public readonly migrationImage: string;
 
+  /** The validated, defaulted props. */
+  private readonly resolved: ResolvedProps;
+
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
-    const fail = (prop: string, value: unknown, fix: string): never => {
-      throw new MigratedServiceError(`${prop} of MigratedService "${this.node.path}"`, value, fix);
-    };
-    if (!props || typeof props !== 'object') {
-      fail('props', props, 'pass { image, imageTag, migration }');
-    }
+    const r = this.resolved = resolveProps(this.node.path, id, props);
+    this.imageTag = r.key.value;
+    this.name = r.name;
+    this.jobName = r.jobName;
+    this.serviceImage = r.container.image;
+    this.migrationImage = r.migration.image;
 
-    // --- the one key and the names derived from it ---
-    const key = VersionKey.of(props.imageTag, `imageTag of MigratedService "${this.node.path}"`);
-    this.imageTag = key.value;
-    this.name = props.name ?? id;
-    checkName(this.name, props.name === undefined, fail);
-    checkRepository('image', props.image, fail);
-    if (props.migration === undefined || props.migration === null || typeof props.migration !== 'object') {
-      fail('migration', props.migration, 'pass migration: { tool: MigrationTool.prisma() } or { command: [...] }');
-    }
-    const migration = props.migration;
-    if (migration.image !== undefined) {
-      checkRepository('migration.image', migration.image, fail);
-      if (key.isDigest && migration.image !== props.image) {
-        fail('migration.image', migration.image, `imageTag is a digest (${key.value}), which names one image in one ` +
-          'repository, so a separate migration image cannot share it; tag both images with one tag instead, ' +
-          'or run the migration from the service image (drop migration.image)');
-      }
-    }
-    this.serviceImage = key.imageFor(props.image);
-    this.migrationImage = key.imageFor(migration.image ?? props.image);
-
-    const delivery = (props.delivery ?? Delivery.flux())._bind();
-    const waiter = props.waiter ?? Waiter.k8sWaitFor();
-    this.jobName = delivery.versionedJobName ? key.nameWithPrefix(`${this.name}-migrate`) : fitName(`${this.name}-migrate`);
-
-    // --- validation of the rest, before anything is created ---
-    const command = migration.command ?? migration.tool?.command;
-    if (command === undefined) {
-      fail('migration', '{ no tool, no command }',
-        'set migration.tool (e.g. MigrationTool.prisma()) or migration.command (e.g. ["npm", "run", "migrate"])');
-    }
-    checkCommand(`migration.command of MigratedService "${this.node.path}"`, command);
-    if (migration.args !== undefined) checkStrings('migration.args', migration.args, fail);
-    if (props.command !== undefined) checkCommand(`command of MigratedService "${this.node.path}"`, props.command);
-    if (props.args !== undefined) checkStrings('args', props.args, fail);
-    checkInt('replicas', props.replicas, 0, 1000, fail);
-    checkInt('port', props.port, 1, 65535, fail);
-    checkInt('migration.backoffLimit', migration.backoffLimit, 0, 100, fail);
-    checkId('runAsUser', props.runAsUser, fail);
-    checkId('runAsGroup', props.runAsGroup, fail);
-    checkId('migration.runAsUser', migration.runAsUser, fail);
-    checkId('migration.runAsGroup', migration.runAsGroup, fail);
-    checkId('fsGroup', props.fsGroup, fail);
-    checkLabels(props.labels, fail);
-    checkEnvNames(props.envVariables, fail);
-    checkDuration('migration.activeDeadline', migration.activeDeadline, fail);
-    checkDuration('migration.ttlAfterFinished', migration.ttlAfterFinished, fail);
-    checkDuration('progressDeadline', props.progressDeadline, fail);
-    if (props.serviceType !== undefined && props.port === undefined) {
-      fail('serviceType', props.serviceType.toString(), 'a Service is only created when port is set; set port or drop serviceType');
-    }
-    if (migration.ttlAfterFinished !== undefined && (waiter.kind === 'k8s-wait-for' || waiter.kind === 'kubectl')) {
-      fail('migration.ttlAfterFinished', `${migration.ttlAfterFinished.toSeconds()}s`,
-        `the ${waiter.kind} waiter reads the Job, so pods started after the TTL deleted it never start ` +
-        '(and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
-        '(pruning removes old Jobs) or use waiter: Waiter.schemaCheck()');
-    }
-
-    const labels: { [key: string]: string } = {
-      'app.kubernetes.io/name': this.name,
-      'app.kubernetes.io/version': key.labelValue,
-      'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
-      ...props.labels,
-    };
-    const annotations = { [IMAGE_TAG_ANNOTATION]: key.value };
-    const envFrom = props.envFrom ?? [];
-    const envVariables = props.envVariables ?? {};
-    const migrationRunAs: RunAsOptions = {
-      runAsUser: migration.runAsUser ?? props.runAsUser,
-      runAsGroup: migration.runAsGroup ?? props.runAsGroup,
-    };
-    const migrationHome = migration.writableHome ?? migration.tool?.needsWritableHome ?? false;
-    const tmpMount = (volume: kplus.Volume): kplus.VolumeMount => ({ path: TMP_PATH, volume });
-
-    // --- RBAC first: ServiceAccount, Role, RoleBinding come before the Job and the Deployment ---
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels },
-      automountToken: false,
-    });
+    // The Deployment's gate decides whether any RBAC is needed, so it is bound first.
     const deploymentTmp = tmpVolume(this, 'DeploymentTmp');
-    const waiterSpec = waiter._bind({
-      jobName: this.jobName,
-      migrationImage: this.migrationImage,
-      tool: migration.tool,
-      envFrom,
-      envVariables,
-      migrationRunAs,
-      migrationHome,
-      tmpMount: tmpMount(deploymentTmp),
-    });
-    const needsApi = waiterSpec.container !== undefined && waiterSpec.jobVerbs.length > 0;
+    const gate = this.bindWaiter(deploymentTmp);
+    const needsApi = gate.container !== undefined && gate.jobVerbs.length > 0;
+
+    // In YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment, Service.
+    this.serviceAccount = this.createServiceAccount();
     if (needsApi) {
-      const rbacName = fitName(`${this.name}-migration-waiter`);
-      this.role = new kplus.Role(this, 'Role', {
-        metadata: { name: rbacName, labels },
-      });
-      this.roleBinding = new kplus.RoleBinding(this, 'RoleBinding', {
-        metadata: { name: rbacName, labels },
-        role: this.role,
-      });
-      this.roleBinding.addSubjects(this.serviceAccount);
+      this.role = this.createWaiterRole();
+      this.roleBinding = this.createWaiterRoleBinding(this.role);
     }
-
-    // --- the migration Job ---
-    const jobTmp = tmpVolume(this, 'JobTmp');
-    const jobEnv: { [name: string]: kplus.EnvValue } = { ...envVariables };
-    if (migrationHome) jobEnv.HOME = kplus.EnvValue.fromValue(TMP_PATH);
-    this.job = new kplus.Job(this, 'Job', {
-      metadata: {
-        name: this.jobName,
-        labels: { ...labels, 'app.kubernetes.io/component': 'migration' },
-        annotations: { ...annotations, ...delivery.jobAnnotations },
-      },
-      podMetadata: { labels: { ...labels, 'app.kubernetes.io/component': 'migration' }, annotations },
-      backoffLimit: migration.backoffLimit ?? 0,
-      activeDeadline: migration.activeDeadline,
-      ttlAfterFinished: migration.ttlAfterFinished,
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, fsGroup: props.fsGroup },
-      dockerRegistryAuth: props.imagePullSecret,
-      volumes: [jobTmp],
-      containers: [{
-        name: 'migrate',
-        image: this.migrationImage,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command,
-        args: migration.args,
-        envFrom,
-        envVariables: jobEnv,
-        resources: migration.resources ?? MIGRATION_RESOURCES,
-        volumeMounts: [tmpMount(jobTmp)],
-        securityContext: restrictedContainerSecurity(migrationRunAs),
-      }],
-    });
-    hardenPod(this.job);
-    // A drained node must not fail the migration for good (backoffLimit 0 would).
-    ApiObject.of(this.job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
-      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
-    }));
+    this.job = this.createMigrationJob();
     if (this.role) {
-      this.role.allow(waiterSpec.jobVerbs, this.job);
+      this.role.allow(gate.jobVerbs, this.job);
     }
-    delivery.attach?.(this.job);
-
-    // --- the Deployment, gated by the waiter ---
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata: { name: this.name, labels, annotations },
-      podMetadata: { labels, annotations },
-      replicas: props.replicas ?? 2,
-      progressDeadline: props.progressDeadline ?? defaultProgressDeadline(migration.activeDeadline),
-      serviceAccount: this.serviceAccount,
-      automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-      securityContext: { ensureNonRoot: true, fsGroup: props.fsGroup },
-      dockerRegistryAuth: props.imagePullSecret,
-      volumes: [deploymentTmp],
-      initContainers: waiterSpec.container ? [waiterSpec.container] : [],
-      containers: [{
-        name: 'app',
-        image: this.serviceImage,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: props.command,
-        args: props.args,
-        portNumber: props.port,
-        envFrom,
-        envVariables,
-        resources: props.resources ?? SERVICE_RESOURCES,
-        readiness: props.readiness,
-        liveness: props.liveness,
-        startup: props.startup,
-        volumeMounts: [tmpMount(deploymentTmp)],
-        securityContext: restrictedContainerSecurity(
-          { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
-          props.readOnlyRootFilesystem ?? true),
-      }],
-    });
-    hardenPod(this.deployment);
+    r.delivery.attach?.(this.job);
+    this.deployment = this.createDeployment(deploymentTmp, gate);
     if (needsApi) {
       mountWaiterToken(this.deployment);
     }
-    // YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies).
+    this.orderObjects();
+    if (r.container.port !== undefined) {
+      this.service = this.createService(r.container.port);
+    }
+  }
+
+  /** The waiter's init container for a pod whose writable /tmp is `tmp`. */
+  private bindWaiter(tmp: kplus.Volume): WaiterSpec {
+    const r = this.resolved;
+    return r.waiter._bind({
+      jobName: r.jobName,
+      migrationImage: r.migration.image,
+      tool: r.migration.tool,
+      envFrom: r.envFrom,
+      envVariables: r.envVariables,
+      migrationRunAs: r.migration.runAs,
+      migrationHome: r.migration.writableHome,
+      tmpMount: tmpMount(tmp),
+    });
+  }
+
+  /** The service's ServiceAccount; the pod gets no token from it (the waiter mounts its own). */
+  private createServiceAccount(): kplus.ServiceAccount {
+    return new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.resolved.labels },
+      automountToken: false,
+    });
+  }
+
+  /** The waiter's Role; its one rule (the verbs the waiter needs on the one Job) follows the Job. */
+  private createWaiterRole(): kplus.Role {
+    return new kplus.Role(this, 'Role', {
+      metadata: { name: this.waiterRbacName, labels: this.resolved.labels },
+    });
+  }
+
+  private createWaiterRoleBinding(role: kplus.Role): kplus.RoleBinding {
+    const binding = new kplus.RoleBinding(this, 'RoleBinding', {
+      metadata: { name: this.waiterRbacName, labels: this.resolved.labels },
+      role,
+    });
+    binding.addSubjects(this.serviceAccount);
+    return binding;
+  }
+
+  private get waiterRbacName(): string {
+    return fitName(`${this.name}-migration-waiter`);
+  }
+
+  /** The migration Job of this tag: runs once, fails fast, survives a node drain. */
+  private createMigrationJob(): kplus.Job {
+    const r = this.resolved;
+    const m = r.migration;
+    const labels = { ...r.labels, 'app.kubernetes.io/component': 'migration' };
+    const tmp = tmpVolume(this, 'JobTmp');
+    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
+    if (m.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const job = new kplus.Job(this, 'Job', {
+      metadata: {
+        name: r.jobName,
+        labels,
+        annotations: { ...r.annotations, ...r.delivery.jobAnnotations },
+      },
+      podMetadata: { labels, annotations: r.annotations },
+      backoffLimit: m.backoffLimit,
+      activeDeadline: m.activeDeadline,
+      ttlAfterFinished: m.ttlAfterFinished,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      automountServiceAccountToken: false,
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
+      containers: [{
+        name: 'migrate',
+        image: m.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: m.command,
+        args: m.args,
+        envFrom: r.envFrom,
+        envVariables: env,
+        resources: m.resources,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(m.runAs),
+      }],
+    });
+    hardenPod(job);
+    // A drained node must not fail the migration for good (backoffLimit 0 would).
+    ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
+      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+    }));
+    return job;
+  }
+
+  /** The service Deployment, gated by the waiter's init container. */
+  private createDeployment(tmp: kplus.Volume, gate: WaiterSpec): kplus.Deployment {
+    const r = this.resolved;
+    const c = r.container;
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: this.name, labels: r.labels, annotations: r.annotations },
+      podMetadata: { labels: r.labels, annotations: r.annotations },
+      replicas: r.replicas,
+      progressDeadline: r.progressDeadline,
+      serviceAccount: this.serviceAccount,
+      automountServiceAccountToken: r.automountServiceAccountToken,
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
+      initContainers: gate.container ? [gate.container] : [],
+      containers: [{
+        name: 'app',
+        image: c.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: c.command,
+        args: c.args,
+        portNumber: c.port,
+        envFrom: r.envFrom,
+        envVariables: r.envVariables,
+        resources: c.resources,
+        readiness: c.readiness,
+        liveness: c.liveness,
+        startup: c.startup,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(c.runAs, c.readOnlyRootFilesystem),
+      }],
+    });
+    hardenPod(deployment);
+    return deployment;
+  }
+
+  /** YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies). */
+  private orderObjects(): void {
     const before = [this.serviceAccount, this.role, this.roleBinding, this.job]
       .filter((c): c is NonNullable<typeof c> => c !== undefined);
     before.slice(1).forEach((c, i) => c.node.addDependency(before[i]));
     this.deployment.node.addDependency(this.job);
-
-    if (props.port !== undefined) {
-      this.service = this.deployment.exposeViaService({
-        name: this.name,
-        serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
-        ports: [{ port: props.port, targetPort: props.port, name: 'http' }],
-      });
-      this.service.metadata.addAnnotation(IMAGE_TAG_ANNOTATION, key.value);
-      for (const [k, v] of Object.entries(labels)) this.service.metadata.addLabel(k, v);
-    }
   }
+
+  private createService(port: number): kplus.Service {
+    const r = this.resolved;
+    const service = this.deployment.exposeViaService({
+      name: this.name,
+      serviceType: r.serviceType,
+      ports: [{ port, targetPort: port, name: 'http' }],
+    });
+    service.metadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
+    for (const [k, v] of Object.entries(r.labels)) service.metadata.addLabel(k, v);
+    return service;
+  }
+}
+
+function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
+  return { path: TMP_PATH, volume };
 }
 
 /**
@@ -524,98 +500,4 @@ function mountWaiterToken(deployment: kplus.Deployment): void {
       name: volumeName, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true,
     }),
   );
-}
-
-function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration {
-  const floor = 600;
-  const seconds = activeDeadline ? Math.max(floor, activeDeadline.toSeconds() + 300) : floor;
-  return Duration.seconds(seconds);
-}
-
-type Fail = (prop: string, value: unknown, fix: string) => never;
-
-/** Service names must be DNS-1035 labels (a Service name must start with a letter). */
-function checkName(name: string, fromId: boolean, fail: Fail): void {
-  const prop = fromId ? 'name (taken from the construct id)' : 'name';
-  const suggestion = String(name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '')
-    .slice(0, MAX_NAME_LENGTH).replace(/-+$/, '');
-  const fix = fromId ? ` Pass name: "${suggestion || 'myapp'}" or change the id.` : '';
-  if (typeof name !== 'string' || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
-    fail(prop, name, `it must be lowercase letters, digits and "-", start with a letter and end with a letter or digit (a DNS-1035 label).${fix}`);
-  }
-  if (name.length > MAX_NAME_LENGTH) {
-    fail(prop, name, `it is ${name.length} characters; a Service name (a DNS-1035 label) is at most ${MAX_NAME_LENGTH}.${fix}`);
-  }
-}
-
-/** A repository reference without tag or digest: `[host[:port]/]path`, lowercase path components. */
-const REPOSITORY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-
-function checkRepository(prop: string, image: unknown, fail: Fail): void {
-  if (typeof image !== 'string' || image.trim() === '') {
-    fail(prop, image, 'pass the image repository without a tag, e.g. "registry.example.com/myapp"');
-  }
-  const value = image as string;
-  const lastSegment = value.slice(value.lastIndexOf('/') + 1);
-  if (value.includes('@')) {
-    fail(prop, value, `it contains a digest; pass the repository "${value.split('@')[0]}" and put the digest in imageTag`);
-  }
-  if (lastSegment.includes(':')) {
-    const [repo, tag] = [value.slice(0, value.lastIndexOf(':')), value.slice(value.lastIndexOf(':') + 1)];
-    fail(prop, value, `it contains a tag; pass the repository "${repo}" and the tag "${tag}" as imageTag`);
-  }
-  if (value.length > 255 || !REPOSITORY.test(value)) {
-    fail(prop, value, 'it is not a valid image repository: [host[:port]/]path with lowercase path components of ' +
-      '[a-z0-9] separated by ".", "_", "__" or "-", e.g. "registry.example.com/team/myapp"');
-  }
-}
-
-function checkStrings(prop: string, value: unknown, fail: Fail): void {
-  if (!Array.isArray(value) || value.some(v => typeof v !== 'string')) {
-    fail(prop, value, 'pass a list of strings, e.g. ["--verbose"]');
-  }
-}
-
-function checkInt(prop: string, value: number | undefined, min: number, max: number, fail: Fail): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    fail(prop, value, `it must be a whole number from ${min} to ${max}`);
-  }
-}
-
-function checkDuration(prop: string, value: Duration | undefined, fail: Fail): void {
-  if (value === undefined) return;
-  const seconds = value.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds < 1) {
-    fail(prop, `${seconds}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
-  }
-}
-
-/** Kubernetes accepts env var names of this shape (a C identifier plus "-" and "."). */
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-
-function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (!ENV_NAME.test(name)) {
-      fail('envVariables key', name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
-    }
-  }
-}
-
-const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-function checkLabels(labels: { [key: string]: string } | undefined, fail: Fail): void {
-  for (const [k, v] of Object.entries(labels ?? {})) {
-    const prefix = k.includes('/') ? k.slice(0, k.indexOf('/')) : '';
-    if (!LABEL_KEY.test(k) || prefix.length > 253) {
-      fail('labels key', k, 'a label key is an optional DNS prefix and "/" and a name of at most 63 characters ' +
-        '([A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]), e.g. "team" or "example.com/team"');
-    }
-    if (typeof v !== 'string' || !isLabelValue(v)) {
-      fail(`labels["${k}"]`, v, 'a label value is at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric');
-    }
-    if (k === 'app.kubernetes.io/name' || k === 'app.kubernetes.io/version') {
-      fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
-    }
-  }
 }
