@@ -1,0 +1,4 @@
+export * from './cluster';
+export * from './kubectl';
+export * from './images';
+export * from './synth';
