@@ -12,6 +12,8 @@ export { IMAGE_TAG_ANNOTATION } from './props';
 
 /** Where kubectl and client libraries look for in-cluster credentials. */
 const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** The migration Job's container: named in the Job's failure condition. */
+const MIGRATION_CONTAINER = 'migrate';
 /** Lifetime of the waiter's projected token; the kubelet refreshes it before it expires. */
 const WAITER_TOKEN_SECONDS = 3600;
 
@@ -51,6 +53,9 @@ export interface MigrationOptions extends RunAsOptions {
   /**
    * Retries before the Job fails. 0 fails fast: a failed migration is rarely fixed by re-running it.
    * Pods evicted by a node drain do not count (the Job's podFailurePolicy ignores DisruptionTarget).
+   * With 0, a podFailurePolicy `FailJob` rule fails the Job at once on a non-zero exit of the
+   * `migrate` container, with a condition message naming the container and the exit code; above 0
+   * that rule is left out, so the retries happen.
    *
    * @default 0
    */
@@ -395,7 +400,7 @@ export class MigratedService extends Construct {
       dockerRegistryAuth: r.imagePullSecret,
       volumes: [tmp],
       containers: [{
-        name: 'migrate',
+        name: MIGRATION_CONTAINER,
         image: m.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: m.command,
@@ -408,10 +413,7 @@ export class MigratedService extends Construct {
       }],
     });
     hardenPod(job);
-    // A drained node must not fail the migration for good (backoffLimit 0 would).
-    ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
-      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
-    }));
+    sayWhyOnFailure(job, MIGRATION_CONTAINER, m.backoffLimit);
     return job;
   }
 
@@ -470,6 +472,28 @@ export class MigratedService extends Construct {
     for (const [k, v] of Object.entries(r.labels)) service.metadata.addLabel(k, v);
     return service;
   }
+}
+
+/**
+ * A failed migration says why where people look first. The container keeps the end of its log as
+ * its termination message (`FallbackToLogsOnError`: shown by `kubectl describe pod` and in the
+ * pod status, after the pod's logs are gone). The podFailurePolicy ignores pods killed by a node
+ * drain (`DisruptionTarget`), so backoffLimit 0 does not fail the migration for good; and, when no
+ * retries were asked for, fails the Job at once on a non-zero exit of `container`, with a condition
+ * message that names the container and the exit code (reason `PodFailurePolicy`). With
+ * `backoffLimit` above 0 that rule would cancel the retries, so it is left out.
+ *
+ * cdk8s-plus-28 has neither field: patches, in the generated TypeScript spelling.
+ */
+function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number): void {
+  const rules: object[] = [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }];
+  if (backoffLimit === 0) {
+    rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] } });
+  }
+  ApiObject.of(job).addJsonPatch(
+    JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'),
+    JsonPatch.add('/spec/podFailurePolicy', { rules }),
+  );
 }
 
 function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
