@@ -2,20 +2,20 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Delivery } from './delivery';
+import { MigratedServiceError } from './errors';
+import { GatedKind, gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
 import { MigrationTool } from './migration-tool';
-import { IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { Fail, failFor, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
 import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { fitName } from './version-key';
 import { Waiter, WaiterSpec } from './waiter';
 
 export { IMAGE_TAG_ANNOTATION } from './props';
 
-/** Where kubectl and client libraries look for in-cluster credentials. */
-const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** The volume name of the waiter's writable /tmp in a gated workload (its own `tmp` may exist). */
+const GATE_TMP_VOLUME = 'migration-waiter-tmp';
 /** The migration Job's container: named in the Job's failure condition. */
 const MIGRATION_CONTAINER = 'migrate';
-/** Lifetime of the waiter's projected token; the kubelet refreshes it before it expires. */
-const WAITER_TOKEN_SECONDS = 3600;
 
 /**
  * The migration Job.
@@ -297,6 +297,8 @@ export class MigratedService extends Construct {
 
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
+  /** Workloads held by `gate()`, in call order. */
+  private readonly gated: { readonly workload: kplus.AbstractPod; readonly kind: GatedKind }[] = [];
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -324,12 +326,104 @@ export class MigratedService extends Construct {
     }
     r.delivery.attach?.(this.job);
     this.deployment = this.createDeployment(deploymentTmp, gate);
+    markGated(this.deployment, r.path);
     if (needsApi) {
-      mountWaiterToken(this.deployment);
+      mountWaiterToken(this.deployment, '/spec/template/spec', 0);
     }
     this.orderObjects();
     if (r.container.port !== undefined) {
       this.service = this.createService(r.container.port);
+    }
+  }
+
+  /**
+   * Hold another workload of this release until the migration of `imageTag` succeeded, as the
+   * service's own Deployment is held: a worker, a consumer, a StatefulSet, a Job, a CronJob's job
+   * template or a DaemonSet that talks to the same database.
+   *
+   * The workload's pods get the same waiter init container (first, before any init container of
+   * their own), with the same image, the same tag-keyed Job target and the restricted security
+   * context, plus pod-level `seccompProfile: RuntimeDefault` and the verbatim tag as a pod
+   * annotation (so a new tag always rolls them). When the waiter reads the Job it needs a token:
+   * the projected token is mounted into the init container only, and the pod keeps
+   * `automountServiceAccountToken` as it is. Whose token: a workload with its own ServiceAccount
+   * keeps it and that ServiceAccount becomes a subject of the waiter's RoleBinding (read access to
+   * the one Job, nothing more); a workload without one runs under the service's ServiceAccount,
+   * which has no other permission, rather than binding the namespace's `default` ServiceAccount.
+   *
+   * Bad input fails at once: a workload of another kind (a bare Pod), in another namespace, gated
+   * already (by this or another MigratedService), whose pods may run as root (runAsUser 0,
+   * runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
+   * `automountServiceAccountToken: true`. Containers added after `gate()` are checked at synth.
+   *
+   * @param workload a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
+   */
+  public gate(workload: kplus.AbstractPod): void {
+    const r = this.resolved;
+    const fail: Fail = failFor(r.path);
+    const path = workload?.node?.path ?? String(workload);
+    const kind = workload === undefined || workload === null ? undefined : gatedKind(workload);
+    if (!kind) {
+      fail('workload of gate()', path, 'only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be ' +
+        `gated${workload instanceof kplus.Pod ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);
+    }
+    const owner = gateOwner(workload);
+    if (owner !== undefined) {
+      fail('workload of gate()', path, owner === r.path
+        ? 'this MigratedService gates it already (its own Deployment is always gated); gate each workload once'
+        : `it is gated already by MigratedService "${owner}"; a workload can wait for one migration only: ` +
+          'gate it from the service whose database it uses');
+    }
+    const namespace = ApiObject.of(this.deployment).metadata.namespace;
+    const theirs = ApiObject.of(workload).metadata.namespace;
+    if (theirs !== namespace) {
+      fail('workload of gate()', path, `it is in namespace ${JSON.stringify(theirs ?? null)}, the service in ` +
+        `${JSON.stringify(namespace ?? null)}; the waiter reads the Job (and its Role binds) in one namespace: ` +
+        'create the workload in the same chart or namespace');
+    }
+    const rootProblem = (): string | undefined => {
+      const why = rootReason(podSpecOf(workload, kind.podSpecPath));
+      return why && `${why}; gated pods must pass the "restricted" Pod Security Standard: run as a non-root UID ` +
+        '(securityContext: { ensureNonRoot: true, user: 1000 }), never privileged';
+    };
+    // A workload without containers yet cannot be rendered; the check at synth covers it.
+    const problem = workload.containers.length > 0 ? rootProblem() : undefined;
+    if (problem) fail('workload of gate()', path, problem);
+
+    const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
+    const spec = this.bindWaiter(tmp);
+    markGated(workload, r.path);
+    workload.node.addValidation({
+      validate: () => {
+        const later = rootProblem();
+        return later ? [new MigratedServiceError(`workload of gate() of MigratedService "${r.path}"`, path, later).message] : [];
+      },
+    });
+    workload.podMetadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
+    hardenPod(workload, kind.podSpecPath);
+    this.gated.push({ workload, kind });
+    if (!spec.container) return; // Waiter.none(): nothing to wait for
+
+    if (spec.jobVerbs.length > 0) {
+      if (workload.serviceAccount) {
+        this.roleBinding!.addSubjects(workload.serviceAccount);
+      } else if (workload.automountServiceAccountToken) {
+        fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
+          'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
+          'to the waiter\'s Role) or turn the token off');
+      } else {
+        ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${kind.podSpecPath}/serviceAccountName`, this.serviceAccount.name));
+      }
+    }
+    workload.addVolume(tmp);
+    const index = workload.initContainers.length;
+    workload.addInitContainer(spec.container);
+    if (index > 0) {
+      // First: the workload's own init containers may already need the new schema.
+      ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
+    }
+    if (spec.jobVerbs.length > 0) {
+      mountWaiterToken(workload, kind.podSpecPath, 0);
     }
   }
 
@@ -498,30 +592,4 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
 
 function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
   return { path: TMP_PATH, volume };
-}
-
-/**
- * Give the waiter init container (and only it) credentials for the API server: a projected
- * service-account token, the cluster CA and the namespace, where kubectl looks for them. The pod
- * itself keeps `automountServiceAccountToken: false`. cdk8s-plus-28 has no projected volumes,
- * hence the patches (keys in the generated TypeScript spelling: `downwardApi`).
- */
-function mountWaiterToken(deployment: kplus.Deployment): void {
-  const volumeName = 'waiter-api-access';
-  ApiObject.of(deployment).addJsonPatch(
-    JsonPatch.add('/spec/template/spec/volumes/-', {
-      name: volumeName,
-      projected: {
-        defaultMode: 0o444,
-        sources: [
-          { serviceAccountToken: { path: 'token', expirationSeconds: WAITER_TOKEN_SECONDS } },
-          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardApi: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-        ],
-      },
-    }),
-    JsonPatch.add('/spec/template/spec/initContainers/0/volumeMounts/-', {
-      name: volumeName, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true,
-    }),
-  );
 }
