@@ -16,14 +16,14 @@ const WORKER_CONTAINER: kplus.ContainerProps = {
 };
 
 /** One way to create each gatable kind in a chart, with its pod spec location. */
-const KINDS: { kind: string; make: (chart: Chart, props?: Partial<kplus.DeploymentProps>) => kplus.AbstractPod; podSpec: (m: Manifest) => any }[] = [
-  { kind: 'Deployment', make: (c, p) => new kplus.Deployment(c, 'worker', { containers: [WORKER_CONTAINER], ...p }), podSpec: m => m.spec.template.spec },
-  { kind: 'StatefulSet', make: (c, p) => new kplus.StatefulSet(c, 'worker', { containers: [WORKER_CONTAINER], ...p }), podSpec: m => m.spec.template.spec },
-  { kind: 'DaemonSet', make: (c, p) => new kplus.DaemonSet(c, 'worker', { containers: [WORKER_CONTAINER], ...p }), podSpec: m => m.spec.template.spec },
-  { kind: 'Job', make: (c, p) => new kplus.Job(c, 'worker', { containers: [WORKER_CONTAINER], ...p }), podSpec: m => m.spec.template.spec },
+const KINDS: { kind: string; make: (chart: Chart) => kplus.AbstractPod; podSpec: (m: Manifest) => any }[] = [
+  { kind: 'Deployment', make: c => new kplus.Deployment(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'StatefulSet', make: c => new kplus.StatefulSet(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'DaemonSet', make: c => new kplus.DaemonSet(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'Job', make: c => new kplus.Job(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
   {
     kind: 'CronJob',
-    make: (c, p) => new kplus.CronJob(c, 'worker', { schedule: Cron.daily(), containers: [WORKER_CONTAINER], ...p }),
+    make: c => new kplus.CronJob(c, 'worker', { schedule: Cron.daily(), containers: [WORKER_CONTAINER] }),
     podSpec: m => m.spec.jobTemplate.spec.template.spec,
   },
 ];
