@@ -3,9 +3,10 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
-import { GatedKind, gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
+import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
 import { MigrationTool } from './migration-tool';
-import { Fail, failFor, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
+import { Fail, failFor, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
 import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { fitName } from './version-key';
 import { Waiter, WaiterSpec } from './waiter';
@@ -255,6 +256,18 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly automountServiceAccountToken?: boolean;
 
   /**
+   * A second migration of the same tag that runs only after the Deployment and every workload
+   * gated with `gate()` fully rolled out to this tag (every replica updated and available, no pod
+   * of another tag left): the "contract" step of an expand/contract schema change. Delivered as a
+   * Helm `post-install,post-upgrade` hook, an Argo CD `PostSync` hook, or (Flux, kubectl) a Job
+   * whose init container waits for the rollout; the wait runs in every target. It never runs when
+   * the rollout does not complete. See docs/expand-contract.md.
+   *
+   * @default - no post-rollout migration
+   */
+  readonly postRollout?: PostRolloutOptions;
+
+  /**
    * How long a rollout may make no progress before the Deployment reports
    * `ProgressDeadlineExceeded`: this is how a migration that never completes shows up.
    *
@@ -295,10 +308,19 @@ export class MigratedService extends Construct {
   /** The full migration image reference. */
   public readonly migrationImage: string;
 
+  /** The post-rollout migration Job, when `postRollout` is set. */
+  public readonly postRolloutJob?: kplus.Job;
+  /** The name of the post-rollout Job (`<name>-post-<tag>`; `<name>-post` for hook targets). */
+  public readonly postRolloutJobName?: string;
+  /** The post-rollout Job's own ServiceAccount: its waiter reads workloads and pods, the service's pods must not. */
+  public readonly postRolloutServiceAccount?: kplus.ServiceAccount;
+  /** `get` on the service's Deployment and each gated Deployment, StatefulSet and DaemonSet; `list` on pods. */
+  public readonly postRolloutRole?: kplus.Role;
+  /** Binds `postRolloutRole` to `postRolloutServiceAccount`. */
+  public readonly postRolloutRoleBinding?: kplus.RoleBinding;
+
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
-  /** Workloads held by `gate()`, in call order. */
-  private readonly gated: { readonly workload: kplus.AbstractPod; readonly kind: GatedKind }[] = [];
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -333,6 +355,16 @@ export class MigratedService extends Construct {
     this.orderObjects();
     if (r.container.port !== undefined) {
       this.service = this.createService(r.container.port);
+    }
+    if (r.postRollout) {
+      // After the Deployment: ServiceAccount, Role, RoleBinding, Job.
+      this.postRolloutJobName = r.postRollout.jobName;
+      this.postRolloutServiceAccount = this.createPostRolloutServiceAccount(r.postRollout);
+      this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
+      this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
+      this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
+      [this.postRolloutServiceAccount, this.postRolloutRole, this.postRolloutRoleBinding, this.postRolloutJob]
+        .forEach(c => c.node.addDependency(this.deployment));
     }
   }
 
@@ -401,7 +433,9 @@ export class MigratedService extends Construct {
     });
     workload.podMetadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
     hardenPod(workload, kind.podSpecPath);
-    this.gated.push({ workload, kind });
+    if (this.postRolloutJob && kind.rollsOut) {
+      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.kind);
+    }
     if (!spec.container) return; // Waiter.none(): nothing to wait for
 
     if (spec.jobVerbs.length > 0) {
@@ -545,6 +579,77 @@ export class MigratedService extends Construct {
     });
     hardenPod(deployment);
     return deployment;
+  }
+
+  /** The post-rollout Job's own ServiceAccount: the service's pods get none of its read access. */
+  private createPostRolloutServiceAccount(p: ResolvedPostRollout): kplus.ServiceAccount {
+    return new kplus.ServiceAccount(this, 'PostRolloutServiceAccount', {
+      metadata: { name: p.rbacName, labels: this.resolved.labels },
+      automountToken: false,
+    });
+  }
+
+  /**
+   * What the rollout wait reads: each rolling workload by name, and the pod list of the namespace
+   * (a label selector cannot be limited by name) to see that no pod of another tag is left.
+   */
+  private createPostRolloutRole(p: ResolvedPostRollout): kplus.Role {
+    const role = new kplus.Role(this, 'PostRolloutRole', { metadata: { name: p.rbacName, labels: this.resolved.labels } });
+    role.allow(['get'], this.deployment);
+    role.allow(['list'], kplus.ApiResource.PODS);
+    return role;
+  }
+
+  private createPostRolloutRoleBinding(p: ResolvedPostRollout, role: kplus.Role): kplus.RoleBinding {
+    const binding = new kplus.RoleBinding(this, 'PostRolloutRoleBinding', {
+      metadata: { name: p.rbacName, labels: this.resolved.labels },
+      role,
+    });
+    binding.addSubjects(this.postRolloutServiceAccount!);
+    return binding;
+  }
+
+  /** The post-rollout Job: waits for the rollout of this tag, then runs the contract migration. */
+  private createPostRolloutJob(p: ResolvedPostRollout): kplus.Job {
+    const r = this.resolved;
+    const labels = { ...r.labels, 'app.kubernetes.io/component': 'post-rollout-migration' };
+    const tmp = tmpVolume(this, 'PostRolloutTmp');
+    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
+    if (p.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const job = new kplus.Job(this, 'PostRolloutJob', {
+      metadata: {
+        name: p.jobName,
+        labels,
+        annotations: { ...r.annotations, ...r.delivery.postRolloutAnnotations },
+      },
+      podMetadata: { labels, annotations: r.annotations },
+      backoffLimit: p.backoffLimit,
+      activeDeadline: p.activeDeadline,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      serviceAccount: this.postRolloutServiceAccount,
+      automountServiceAccountToken: false,
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
+      initContainers: [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
+        `deployment/${this.name}`, tmpMount(tmp))],
+      containers: [{
+        name: MIGRATION_CONTAINER,
+        image: p.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: p.command,
+        args: p.args,
+        envFrom: r.envFrom,
+        envVariables: env,
+        resources: p.resources,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(p.runAs),
+      }],
+    });
+    hardenPod(job);
+    sayWhyOnFailure(job, MIGRATION_CONTAINER, p.backoffLimit);
+    mountWaiterToken(job, '/spec/template/spec', 0);
+    return job;
   }
 
   /** YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies). */

@@ -4,10 +4,11 @@ import { Delivery, DeliverySpec } from './delivery';
 import { MigratedServiceError } from './errors';
 import type { MigratedServiceProps } from './migrated-service';
 import { checkCommand, MigrationTool } from './migration-tool';
+import { PostRolloutOptions } from './post-rollout';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { checkId, RunAsOptions } from './security';
 import { VersionKey, fitName, isLabelValue } from './version-key';
-import { Waiter } from './waiter';
+import { KUBECTL_IMAGE, Waiter } from './waiter';
 
 /** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
 const MAX_NAME_LENGTH = 63;
@@ -30,6 +31,29 @@ export interface ResolvedMigration {
   readonly resources: kplus.ContainerResources;
   readonly runAs: RunAsOptions;
   /** `HOME=/tmp` on the writable emptyDir. */
+  readonly writableHome: boolean;
+}
+
+/**
+ * The post-rollout migration Job, validated and defaulted.
+ *
+ * @internal
+ */
+export interface ResolvedPostRollout {
+  /** `<name>-post-<tag>`, or the stable `<name>-post` for hook targets. */
+  readonly jobName: string;
+  /** Name of its ServiceAccount, Role and RoleBinding. */
+  readonly rbacName: string;
+  readonly image: string;
+  readonly command: string[];
+  readonly args?: string[];
+  readonly backoffLimit: number;
+  readonly activeDeadline?: Duration;
+  readonly rolloutTimeoutSeconds: number;
+  readonly waiterImage: string;
+  readonly waiterRunAsUser?: number;
+  readonly resources: kplus.ContainerResources;
+  readonly runAs: RunAsOptions;
   readonly writableHome: boolean;
 }
 
@@ -66,6 +90,8 @@ export interface ResolvedProps {
   readonly delivery: DeliverySpec;
   readonly waiter: Waiter;
   readonly migration: ResolvedMigration;
+  /** The post-rollout Job, when asked for. */
+  readonly postRollout?: ResolvedPostRollout;
   readonly container: ResolvedServiceContainer;
   readonly replicas: number;
   readonly serviceType: kplus.ServiceType;
@@ -163,6 +189,9 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       '(pruning removes old Jobs) or use waiter: Waiter.schemaCheck()');
   }
 
+  const postRollout = props.postRollout === undefined ? undefined
+    : resolvePostRollout(props.postRollout, props, key, name, delivery.versionedJobName, fail, path);
+
   return {
     path,
     name,
@@ -185,6 +214,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       },
       writableHome: migration.writableHome ?? migration.tool?.needsWritableHome ?? false,
     },
+    postRollout,
     container: {
       image: key.imageFor(props.image),
       command: props.command,
@@ -212,6 +242,61 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     annotations: { [IMAGE_TAG_ANNOTATION]: key.value },
     envFrom: props.envFrom ?? [],
     envVariables: props.envVariables ?? {},
+  };
+}
+
+function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProps, key: VersionKey, name: string,
+  versioned: boolean, fail: Fail, path: string): ResolvedPostRollout {
+  if (post === null || typeof post !== 'object') {
+    fail('postRollout', post, 'pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }');
+  }
+  const repository = post.image ?? props.migration.image ?? props.image;
+  if (post.image !== undefined) {
+    checkRepository('postRollout.image', post.image, fail);
+    if (key.isDigest && post.image !== props.image) {
+      fail('postRollout.image', post.image, `imageTag is a digest (${key.value}), which names one image in one ` +
+        'repository; tag both images with one tag instead, or run the post-rollout migration from the service image');
+    }
+  }
+  const command = post.command ?? post.tool?.command;
+  if (command === undefined) {
+    fail('postRollout', '{ no tool, no command }',
+      'set postRollout.tool (e.g. MigrationTool.flyway({ dir: "/flyway/post" })) or postRollout.command (e.g. ["npm", "run", "migrate:post"])');
+  }
+  checkCommand(`postRollout.command of MigratedService "${path}"`, command);
+  if (post.args !== undefined) checkStrings('postRollout.args', post.args, fail);
+  checkInt('postRollout.backoffLimit', post.backoffLimit, 0, 100, fail);
+  checkDuration('postRollout.activeDeadline', post.activeDeadline, fail);
+  checkDuration('postRollout.rolloutTimeout', post.rolloutTimeout, fail);
+  checkId('postRollout.runAsUser', post.runAsUser, fail);
+  checkId('postRollout.runAsGroup', post.runAsGroup, fail);
+  checkId('postRollout.waiterRunAsUser', post.waiterRunAsUser, fail);
+  if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage.trim() === '' || /\s/.test(post.waiterImage))) {
+    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
+  }
+  const rolloutTimeoutSeconds = post.rolloutTimeout?.toSeconds() ?? 1800;
+  if (post.activeDeadline !== undefined && post.activeDeadline.toSeconds() <= rolloutTimeoutSeconds) {
+    fail('postRollout.activeDeadline', `${post.activeDeadline.toSeconds()}s`, 'it counts from the Job\'s start, so it includes the ' +
+      `wait for the rollout (postRollout.rolloutTimeout, ${rolloutTimeoutSeconds}s): make it longer than that, or drop it`);
+  }
+  const migration = props.migration;
+  return {
+    jobName: versioned ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`),
+    rbacName: fitName(`${name}-post-rollout`),
+    image: key.imageFor(repository),
+    command: command!,
+    args: post.args,
+    backoffLimit: post.backoffLimit ?? 0,
+    activeDeadline: post.activeDeadline,
+    rolloutTimeoutSeconds,
+    waiterImage: post.waiterImage ?? KUBECTL_IMAGE,
+    waiterRunAsUser: post.waiterRunAsUser,
+    resources: post.resources ?? migration.resources ?? MIGRATION_RESOURCES,
+    runAs: {
+      runAsUser: post.runAsUser ?? migration.runAsUser ?? props.runAsUser,
+      runAsGroup: post.runAsGroup ?? migration.runAsGroup ?? props.runAsGroup,
+    },
+    writableHome: post.writableHome ?? post.tool?.needsWritableHome ?? false,
   };
 }
 
