@@ -227,9 +227,9 @@ describeOnCluster('issue 12 features on a real cluster', () => {
     // this tag: `kubectl logs deploy/...` may pick a pod of the previous, healthy release).
     for (const workload of ['web', 'worker']) {
       const log = await waitFor(`${workload} waiter log`, () => {
-        const pod = appPods(ns).find(p => p.tag === 'v4' && p.name.startsWith(`${workload}-`));
-        if (!pod) return undefined;
-        const r = kubectl(['logs', '-n', ns, pod.name, '-c', 'wait-for-migration'], { allowFail: true });
+        const held = appPods(ns).find(p => p.tag === 'v4' && p.name.startsWith(`${workload}-`));
+        if (!held) return undefined;
+        const r = kubectl(['logs', '-n', ns, held.name, '-c', 'wait-for-migration'], { allowFail: true });
         const text = r.stdout + r.stderr;
         return /exit code 3/.test(text) ? text : undefined;
       }, { namespace: ns, timeoutMs: 120_000 });
