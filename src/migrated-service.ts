@@ -422,8 +422,15 @@ export class MigratedService extends Construct {
     const problem = workload.containers.length > 0 ? rootProblem() : undefined;
     if (problem) fail('workload of gate()', path, problem);
 
-    const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
-    const spec = this.bindWaiter(tmp);
+    // The waiter reads the Job (there is a RoleBinding): whose token does it get?
+    const needsToken = this.roleBinding !== undefined;
+    if (needsToken && !workload.serviceAccount && workload.automountServiceAccountToken) {
+      fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
+        'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
+        'to the waiter\'s Role) or turn the token off');
+    }
+
+    // Valid: from here on the workload is changed.
     markGated(workload, r.path);
     workload.node.addValidation({
       validate: () => {
@@ -436,15 +443,12 @@ export class MigratedService extends Construct {
     if (this.postRolloutJob && kind.rollsOut) {
       waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.kind);
     }
+    const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
+    const spec = this.bindWaiter(tmp);
     if (!spec.container) return; // Waiter.none(): nothing to wait for
-
-    if (spec.jobVerbs.length > 0) {
+    if (needsToken) {
       if (workload.serviceAccount) {
         this.roleBinding!.addSubjects(workload.serviceAccount);
-      } else if (workload.automountServiceAccountToken) {
-        fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
-          'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
-          'to the waiter\'s Role) or turn the token off');
       } else {
         ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${kind.podSpecPath}/serviceAccountName`, this.serviceAccount.name));
       }
@@ -456,7 +460,7 @@ export class MigratedService extends Construct {
       // First: the workload's own init containers may already need the new schema.
       ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
     }
-    if (spec.jobVerbs.length > 0) {
+    if (needsToken) {
       mountWaiterToken(workload, kind.podSpecPath, 0);
     }
   }

@@ -239,8 +239,20 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
       expect(() => svc.gate(worker)).toThrow();
     });
-    const spec = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec;
-    expect(spec.initContainers ?? []).toEqual([]);
+    const worker = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!;
+    expect(worker.spec.template.spec.initContainers ?? []).toEqual([]);
+    expect(worker.spec.template.spec.securityContext.seccompProfile).toBeUndefined();
+    expect(worker.spec.template.metadata.annotations?.['migrated-service.cdk8s.io/image-tag']).toBeUndefined();
+  });
+
+  test('a failed gate() leaves the workload free to be gated by another service', () => {
+    synth(chart => {
+      const a = service(chart);
+      const b = new MigratedService(chart, 'other', baseProps({ name: 'other', waiter: Waiter.schemaCheck() }));
+      const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
+      expect(() => a.gate(worker)).toThrow(/automountServiceAccountToken/);
+      expect(() => b.gate(worker)).not.toThrow();
+    });
   });
 });
 
