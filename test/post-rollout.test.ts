@@ -202,6 +202,8 @@ describe('postRollout: bad input fails naming the prop', () => {
     ['an image with a tag', { command: ['x'], image: 'registry.example.com/myapp:v1' }, /^Invalid postRollout.image .*it contains a tag/],
     ['backoffLimit -1', { command: ['x'], backoffLimit: -1 }, /^Invalid postRollout.backoffLimit .* -1: it must be a whole number from 0 to 100/],
     ['root', { command: ['x'], runAsUser: 0 }, /^Invalid postRollout.runAsUser .* 0: UID\/GID 0 is root/],
+    ['args that are not strings', { command: ['x'], args: [1 as any] }, /^Invalid postRollout.args .* \[1\]: pass a list of strings/],
+    ['a root waiter', { command: ['x'], waiterRunAsUser: 0 }, /^Invalid postRollout.waiterRunAsUser .* 0: UID\/GID 0 is root/],
     ['a waiter image with spaces', { command: ['x'], waiterImage: 'kubectl latest' }, /^Invalid postRollout.waiterImage/],
     ['rolloutTimeout 0', { command: ['x'], rolloutTimeout: Duration.seconds(0) }, /^Invalid postRollout.rolloutTimeout .* "0s"/],
     ['a deadline within the rollout wait', { command: ['x'], activeDeadline: Duration.minutes(10) },
