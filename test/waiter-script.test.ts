@@ -203,7 +203,6 @@ async function runScript(shell: Shell, scenario: Scenario): Promise<Run> {
     fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\nexec '${process.execPath}' '${STUB}' "$@"\n`, { mode: 0o755 });
     const startedAt = Date.now();
     fs.writeFileSync(path.join(dir, 'scenario.json'), JSON.stringify({
-      t0: startedAt,
       job: JOB,
       get: { found: recording('get-found'), notFound: recording('get-not-found') },
       getRefused: scenario.getRefused,
@@ -353,7 +352,7 @@ describe.each(shells())('KUBECTL_WAIT_SCRIPT under $label', (shell: Shell) => {
   }, SCRIPT_TEST_MS);
 
   maybe('GIVEN a Job that is already complete WHEN it starts THEN it passes on the watch\'s first line', async () => {
-    const run = await runScript(shell, { events: replay('watch-existing-complete', 0), timeoutSeconds: 30 });
+    const run = await runScript(shell, { events: replay('watch-existing-complete', 1000), timeoutSeconds: 30 });
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`migration Job ${JOB} complete`);
@@ -413,11 +412,11 @@ describe.each(shells())('KUBECTL_WAIT_SCRIPT under $label', (shell: Shell) => {
     // The recorded DELETED line still carries Complete=True: only a Job that exists may pass.
     const deleted = lineOf('watch-complete', 'DELETED|');
     expect(deleted).toMatch(/^DELETED\|1\|True\|/);
-    const run = await runScript(shell, { events: [{ at: 0, line: RUNNING }, { at: 1000, line: deleted }], timeoutSeconds: 3 });
+    const run = await runScript(shell, { events: [{ at: 0, line: RUNNING }, { at: 500, line: deleted }], timeoutSeconds: 5 });
 
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('was deleted');
-    expect(run.stderr).toContain(`timed out after 3s waiting for migration Job ${JOB}`);
+    expect(run.stderr).toContain(`timed out after 5s waiting for migration Job ${JOB}`);
     expectCleanExit(run);
   }, SCRIPT_TEST_MS);
 

@@ -5,10 +5,10 @@
  * (test/support/kubectl-recordings/, made by record-kubectl.ts) on a timeline, from the scenario
  * file $STUB_KUBECTL_DIR/scenario.json:
  *
- *   { "t0": <epoch ms>, "job": NAME,
+ *   { "job": NAME,
  *     "get": { "found": OUT, "notFound": OUT }, "getRefused": OUT?, "watchRefused": OUT?,
  *     "watchArgs": [...]   the exact arguments of a watch, "<seconds>" standing for the timeout,
- *     "events": [{ "at": <ms after t0>, "line": "ADDED|…" | "MODIFIED|…" | "DELETED|…" } | { "at": ms, "end": true }] }
+ *     "events": [{ "at": <ms after the first watch started>, "line": "ADDED|…" | "MODIFIED|…" | "DELETED|…" } | { "at": ms, "end": true }] }
  *   OUT = { "lines": [{ "stream": "stdout" | "stderr", "text": … }], "code": <exit code> }
  *
  * Like the API server and kubectl: a read answers from the Job's state at that moment; a watch first
@@ -37,7 +37,11 @@ function unexpected() {
   process.exitCode = 2;
 }
 
-const elapsed = () => Date.now() - scenario.t0;
+// The timeline starts when the script opens its first watch, so what the script sees before it
+// (its first read) and on the watch's first line does not depend on how fast the machine is.
+const t0File = path.join(dir, 't0');
+const isStarted = () => fs.existsSync(t0File);
+const elapsed = () => (isStarted() ? Date.now() - Number(fs.readFileSync(t0File, 'utf8')) : 0);
 
 /** The line of the Job's last event at or before now; undefined when it does not exist. */
 function current() {
@@ -64,6 +68,7 @@ if (isGet) {
 } else if (scenario.watchRefused) {
   answer(scenario.watchRefused);
 } else {
+  if (!isStarted()) fs.writeFileSync(t0File, `${Date.now()}`);
   const startedAt = elapsed();
   const emit = line => {
     fs.appendFileSync(path.join(dir, 'emitted'), `${Date.now()} ${line}\n`);
