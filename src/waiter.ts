@@ -307,13 +307,32 @@ spacing=\${3:-30}
 deadline=$(($(date +%s) + timeout))
 fmt='${KUBECTL_WATCH_JSONPATH}'
 fifo="\${TMPDIR:-/tmp}/wait-for-migration.$$"
+config="\${TMPDIR:-/tmp}/wait-for-migration.$$.kubeconfig"
 watcher=
 cleanup() {
   [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
-  rm -f "$fifo"
+  rm -f "$fifo" "$config"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+
+# In a pod, kubectl falls back to its in-cluster config only when no client flag is given, and the
+# watch needs --request-timeout: write that config as a kubeconfig (tokenFile is re-read as the
+# kubelet rotates the token).
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+if [ -z "\${KUBECONFIG:-}" ] && [ -n "\${KUBERNETES_SERVICE_HOST:-}" ] && [ -r "$sa/token" ]; then
+  host=$KUBERNETES_SERVICE_HOST
+  case $host in *:*) host="[$host]" ;; esac
+  cat >"$config" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: in-cluster, cluster: {server: "https://$host:\${KUBERNETES_SERVICE_PORT:-443}", certificate-authority: $sa/ca.crt}}]
+users: [{name: waiter, user: {tokenFile: $sa/token}}]
+contexts: [{name: in-cluster, context: {cluster: in-cluster, user: waiter, namespace: "$(cat "$sa/namespace")"}}]
+current-context: in-cluster
+EOF
+  export KUBECONFIG="$config"
+fi
 
 fail() {
   echo "migration Job $job failed: $1: $2" >&2
