@@ -84,7 +84,7 @@ function release(w: WaiterUnderTest, tag: string, migration: string, waiterImage
 }
 
 const podsOf = (ns: string, tag: string): any[] => (getJson(['pods', '-n', ns])?.items ?? [])
-  .filter((p: any) => p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
+  .filter((p: any) => p.metadata.labels?.['pod-template-hash'] && p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
 
 interface Sample { migration: number; gate: number; podStart: number; total: number }
 

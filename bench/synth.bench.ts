@@ -43,7 +43,7 @@ import * as vm from 'vm';
 import { ApiObject, App, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { MigratedService, MigrationTool } from '../src';
+import { MigratedService, MigrationTool, Waiter } from '../src';
 
 const ROOT = path.resolve(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'performance.md');
@@ -167,6 +167,9 @@ function libraryService(chart: Chart, shared: Shared, i: number): void {
     envFrom: shared.envFrom,
     port: PORT,
     runAsUser: UID,
+    // The hand-written variant has the k8s-wait-for init container (the default until the
+    // rollout benchmark chose Waiter.kubectl()).
+    waiter: Waiter.k8sWaitFor(),
   });
 }
 

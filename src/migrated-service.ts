@@ -161,7 +161,7 @@ export interface MigratedServiceProps extends RunAsOptions {
   /**
    * How pods wait for the migration.
    *
-   * @default Waiter.k8sWaitFor()
+   * @default Waiter.kubectl() (measured against Waiter.k8sWaitFor(): docs/waiters.md)
    */
   readonly waiter?: Waiter;
 
@@ -322,7 +322,7 @@ export class MigratedService extends Construct {
     this.migrationImage = key.imageFor(migration.image ?? props.image);
 
     const delivery = (props.delivery ?? Delivery.flux())._bind();
-    const waiter = props.waiter ?? Waiter.k8sWaitFor();
+    const waiter = props.waiter ?? Waiter.kubectl();
     this.jobName = delivery.versionedJobName ? key.nameWithPrefix(`${this.name}-migrate`) : `${this.name}-migrate`;
 
     // --- validation of the rest, before anything is created ---

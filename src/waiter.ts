@@ -40,9 +40,9 @@ export interface K8sWaitForOptions {
 /** Options for `Waiter.kubectl()`. */
 export interface KubectlWaiterOptions {
   /**
-   * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`).
+   * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`, `cat`).
    *
-   * @default "cgr.dev/chainguard/kubectl:latest-dev" (pin it by digest for reproducible rollouts)
+   * @default "cgr.dev/chainguard/kubectl:latest-dev" (a moving tag: mirror it and pin it by digest, see docs/waiters.md)
    */
   readonly image?: string;
 
@@ -98,7 +98,7 @@ export interface WaiterSpec {
  */
 export abstract class Waiter {
   /**
-   * groundnuty/k8s-wait-for in `job-wr` mode (the default): polls `kubectl describe job` every 2 s
+   * groundnuty/k8s-wait-for in `job-wr` mode (the seed's waiter): polls `kubectl describe job` every 2 s
    * and starts the service once a pod of the Job succeeded. Needs `get` on that one Job.
    *
    * Caveats: a failed Job makes it wait forever (the Deployment's progress deadline surfaces it),
@@ -109,9 +109,10 @@ export abstract class Waiter {
   }
 
   /**
-   * A small POSIX-sh script around `kubectl get --watch`: passes within a second of the Job
-   * completing, fails at once with the Job's reason when it failed, and waits (up to `timeout`)
-   * while it does not exist yet. Needs `get`, `list` and `watch` on that one Job.
+   * The default: a small POSIX-sh script around one `kubectl get --watch` of the Job. Passes as
+   * soon as the Job is Complete, exits 1 at once with the Job's reason and message when it failed,
+   * and waits (up to `timeout`) while the Job does not exist or was deleted. Needs `get`, `list`
+   * and `watch` on that one Job; a few API requests per run of the waiter.
    */
   public static kubectl(options: KubectlWaiterOptions = {}): Waiter {
     return new KubectlWaiter(options);

@@ -63,7 +63,7 @@ describe('examples (cdk8s synth in each directory)', () => {
     expect(job.metadata.name).toMatch(/^myapp-migrate-v2-5-0-rc-1-[0-9a-f]{10}$/);
     expect(job.spec.template.spec.containers[0].image).toBe(`registry.example.com/myapp-migration:${TAG}`);
     expect(one(m, 'Deployment').spec.template.spec.containers[0].image).toBe(`registry.example.com/myapp:${TAG}`);
-    expect(one(m, 'Deployment').spec.template.spec.initContainers[0].args).toEqual(['job-wr', job.metadata.name]);
+    expect(one(m, 'Deployment').spec.template.spec.initContainers[0].command.slice(3, 5)).toEqual(['wait-for-migration', job.metadata.name]);
     expect(job.metadata.annotations['kustomize.toolkit.fluxcd.io/force']).toBe('Enabled');
     for (const o of m.filter(x => x.kind !== 'Job')) expect(annotationsWithPrefix(o, 'kustomize.toolkit.fluxcd.io/')).toEqual([]);
   }, SYNTH_TIMEOUT);

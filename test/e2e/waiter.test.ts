@@ -60,10 +60,10 @@ describeOnCluster('Waiter.kubectl() on a real cluster', () => {
     return { yaml, jobName };
   }
 
-  /** The pods of the Deployment's newest ReplicaSet for `tag`. */
+  /** The Deployment's pods (not the Job's) at `tag`. */
   function podsOf(tag: string): any[] {
     return (getJson(['pods', '-n', ns])?.items ?? [])
-      .filter((p: any) => p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
+      .filter((p: any) => p.metadata.labels?.['pod-template-hash'] && p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
   }
 
   test('GIVEN pods that start before their Job exists WHEN the Job is created and completes THEN the waiter waits, then opens the gate soon after Complete', async () => {
