@@ -146,11 +146,24 @@ async function behaviour(w: WaiterUnderTest, tagBase: string): Promise<{ [what: 
   await waitFor(`${w.label} resumed release`, () => job.completed && rolledOut(w.ns, 'bench'), { namespace: w.ns });
   job.stop();
 
-  // Failed: the migration exits 3.
+  // Failed: the migration exits 3. How soon the first new pod's waiter says so, if it does.
   const failing = release(w, `${tagBase}-f`, 'echo migrating; sleep 1; echo "ERROR: boom" >&2; exit 3');
+  const failedJob = new JobWatch(w.ns, failing.jobName);
   since = Date.now();
   apply(failing.yaml, w.ns);
-  out['failed Job, 45 s'] = await observeWaiter(w, `${tagBase}-f`, 45, since);
+  const observed = observeWaiter(w, `${tagBase}-f`, 45, since);
+  await waitFor(`${w.label} Job failed`, () => failedJob.failed, { namespace: w.ns });
+  const exited = await waitFor(`${w.label} waiter exit or 40 s`, () => {
+    const [pod] = podsOf(w.ns, `${tagBase}-f`);
+    const st = pod?.status?.initContainerStatuses?.[0];
+    if (st?.state?.terminated || st?.lastState?.terminated) {
+      const first = timestampedLog(w.ns, pod.metadata.name, 'wait-for-migration', !st.state.terminated).find(l => / failed: /.test(l.text));
+      return first ? `${fmt(first.at - failedJob.failed!)} s after the host saw Failed` : 'exited without a failure line';
+    }
+    return Date.now() - failedJob.failed! > 40_000 ? 'did not exit within 40 s' : undefined;
+  }, { namespace: w.ns, intervalMs: 500 });
+  failedJob.stop();
+  out['failed Job, 45 s'] = `${await observed}; first exit: ${exited}`;
 
   // Deleted: back to the last good release, its Job deleted, then a pod replaced.
   apply(release(w, `${tagBase}-s`, 'sleep 1').yaml, w.ns);
