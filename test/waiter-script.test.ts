@@ -11,10 +11,12 @@
  *
  * Bounds are generous (LATENCY_MS); the real gate latency is measured on the cluster by
  * bench/rollout.bench.ts. To check that nothing here depends on timing, run the file 20 times in a
- * row beside two CPU-bound processes (a load of 4 on 2 cores passes):
+ * row beside two CPU-bound processes (on 2026-11-21: 20 of 20 passed on 2 cores at a load average
+ * of 7 to 16, about 90 s a run):
  *
  *   node -e 'for(;;){}' & h1=$!; node -e 'for(;;){}' & h2=$!
- *   for i in $(seq 20); do npx jest test/waiter-script.test.ts --silent || break; done; kill $h1 $h2
+ *   for i in $(seq 20); do npx jest test/waiter-script.test.ts --silent --coverage=false || break; done
+ *   kill $h1 $h2
  *
  * Before this stub, a test here failed about one run in four under load with `sleep 30` leaked.
  * The cause was in the script, not the test: its timer subshell was killed right after it was
