@@ -8,7 +8,7 @@
  *   npx ts-node --project tsconfig.dev.json test/support/record-kubectl.ts
  *
  * It uses the namespace `waiter-recordings` (restricted Pod Security), service-account tokens as a
- * waiter pod has them, and deletes the namespace at the end. About a minute.
+ * waiter pod has them, and deletes the namespace at the end. About three minutes.
  *
  * File format: `#` header lines (what, kubectl and server versions, date, argv as JSON), then one
  * line per output line, `<ms since start> stdout|stderr <text>`, and last `<ms> exit <code>`.
