@@ -101,6 +101,12 @@ project.addTask('bench', {
   receiveArgs: true,
 });
 
+project.addTask('rollout-bench', {
+  description: 'Rollout benchmark on a real cluster: gate latency, failures and API requests of each waiter (not run by CI)',
+  exec: 'ts-node --project tsconfig.dev.json bench/rollout.bench.ts',
+  receiveArgs: true,
+});
+
 /**
  * A jest config of its own for a tier that runs real components (a cluster, PostgreSQL, the tools):
  * one test file at a time (they share one node and one machine), no coverage, its own JUnit report.

@@ -166,7 +166,7 @@ export interface MigratedServiceProps extends RunAsOptions {
   /**
    * How pods wait for the migration.
    *
-   * @default Waiter.k8sWaitFor()
+   * @default Waiter.kubectl() (measured against Waiter.k8sWaitFor(): docs/waiters.md)
    */
   readonly waiter?: Waiter;
 

@@ -153,7 +153,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   }
 
   const delivery = (props.delivery ?? Delivery.flux())._bind();
-  const waiter = props.waiter ?? Waiter.k8sWaitFor();
+  const waiter = props.waiter ?? Waiter.kubectl();
   const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
 
   // --- the rest ---

@@ -40,9 +40,9 @@ export interface K8sWaitForOptions {
 /** Options for `Waiter.kubectl()`. */
 export interface KubectlWaiterOptions {
   /**
-   * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`).
+   * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`, `cat`).
    *
-   * @default "cgr.dev/chainguard/kubectl:latest-dev" (pin it by digest for reproducible rollouts)
+   * @default "cgr.dev/chainguard/kubectl:latest-dev" (a moving tag: mirror it and pin it by digest, see docs/waiters.md)
    */
   readonly image?: string;
 
@@ -98,7 +98,7 @@ export interface WaiterSpec {
  */
 export abstract class Waiter {
   /**
-   * groundnuty/k8s-wait-for in `job-wr` mode (the default): polls `kubectl describe job` every 2 s
+   * groundnuty/k8s-wait-for in `job-wr` mode (the seed's waiter): polls `kubectl describe job` every 2 s
    * and starts the service once a pod of the Job succeeded. Needs `get` on that one Job.
    *
    * Caveats: a failed Job makes it wait forever (the Deployment's progress deadline surfaces it),
@@ -109,9 +109,10 @@ export abstract class Waiter {
   }
 
   /**
-   * A small POSIX-sh script around `kubectl get --watch`: passes within a second of the Job
-   * completing, fails at once with the Job's reason when it failed, and waits (up to `timeout`)
-   * while it does not exist yet. Needs `get`, `list` and `watch` on that one Job.
+   * The default: a small POSIX-sh script around one `kubectl get --watch` of the Job. Passes as
+   * soon as the Job is Complete, exits 1 at once with the Job's reason and message when it failed,
+   * and waits (up to `timeout`) while the Job does not exist or was deleted. Needs `get`, `list`
+   * and `watch` on that one Job; a few API requests per run of the waiter.
    */
   public static kubectl(options: KubectlWaiterOptions = {}): Waiter {
     return new KubectlWaiter(options);
@@ -262,87 +263,135 @@ function checkWaiterImage(prop: string, image: string | undefined): void {
 }
 
 /**
- * The kubectl waiter. Arguments: JOB_NAME TIMEOUT_SECONDS. POSIX sh only.
+ * What the kubectl waiter's watch prints, one line per event:
+ * `TYPE|succeeded|Complete|Failed|Failed reason|FailureTarget|FailureTarget reason|FailureTarget message|Failed message`
+ * (TYPE is ADDED, MODIFIED or DELETED; a condition's field is empty when the Job has no such condition).
+ * Filters, not `{range}`: with a `{range}` block kubectl 1.28 prints the first event of a watch and
+ * then exits 0, printing nothing, when the Job's conditions change
+ * (test/support/kubectl-recordings/watch-with-range.txt). The messages come last: they are free text.
  *
- * It reads one line per Job state change from `kubectl get --watch` through a FIFO, so it can exit
- * the moment the Job completes without waiting for kubectl's next write.
- * Exit 0: the Job is Complete with at least one succeeded pod. Exit 1: the Job failed, access was
- * denied, or the timeout passed.
+ * @internal
+ */
+export const KUBECTL_WATCH_JSONPATH = '{.type}|{.object.status.succeeded}'
+  + '|{.object.status.conditions[?(@.type=="Complete")].status}'
+  + '|{.object.status.conditions[?(@.type=="Failed")].status}'
+  + '|{.object.status.conditions[?(@.type=="Failed")].reason}'
+  + '|{.object.status.conditions[?(@.type=="FailureTarget")].status}'
+  + '|{.object.status.conditions[?(@.type=="FailureTarget")].reason}'
+  + '|{.object.status.conditions[?(@.type=="FailureTarget")].message}'
+  + '|{.object.status.conditions[?(@.type=="Failed")].message}{"\\n"}';
+
+/**
+ * The kubectl waiter. Arguments: JOB_NAME TIMEOUT_SECONDS [MIN_SECONDS_BETWEEN_WATCHES, default 30].
+ * POSIX sh only (busybox sh, dash).
+ *
+ * One `kubectl get jobs --field-selector metadata.name=JOB --watch` follows the Job from before it
+ * exists to after it is deleted: its list returns the current state (as ADDED), then one line per
+ * change. The API server authorizes a list or watch with a `metadata.name` field selector as a
+ * request for that name, so a Role with `resourceNames: [JOB]` allows it. kubectl writes into a FIFO
+ * that this shell reads line by line, so it acts on a line as soon as kubectl prints it.
+ *
+ * Exit 0: the Job is Complete with at least one succeeded pod. Exit 1: the Job failed (its reason and
+ * message are logged), access was refused, or TIMEOUT_SECONDS passed.
+ *
+ * No timer process: `--request-timeout` makes kubectl end the watch at the deadline by itself. The
+ * only child is the watch, and it is killed only after it printed a line, so it has long been
+ * running kubectl, not a shell that was just forked. (A forked shell can lose a signal that arrives
+ * before it resets the traps it inherited; the previous timer subshell leaked its `sleep` that way.)
  *
  * @internal
  */
 export const KUBECTL_WAIT_SCRIPT = `set -u
 job=$1
 timeout=$2
-start=$(date +%s)
-fmt='{.status.succeeded}|{range .status.conditions[*]}{.type}={.status}={.reason}={.message};{end}{"\\n"}'
-watcher=
-sleeper=
-cleanup() {
-  [ -n "$watcher" ] && kill $watcher 2>/dev/null
-  [ -n "$sleeper" ] && kill $sleeper 2>/dev/null
-  rm -f "$fifo"
-}
+spacing=\${3:-30}
+deadline=$(($(date +%s) + timeout))
+fmt='${KUBECTL_WATCH_JSONPATH}'
 fifo="\${TMPDIR:-/tmp}/wait-for-migration.$$"
+config="\${TMPDIR:-/tmp}/wait-for-migration.$$.kubeconfig"
+watcher=
+cleanup() {
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  rm -f "$fifo" "$config"
+}
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# decide LINE: exit 0 on success, exit 1 on failure, return while the Job is still running.
+# In a pod, kubectl falls back to its in-cluster config only when no client flag is given, and the
+# watch needs --request-timeout: write that config as a kubeconfig (tokenFile is re-read as the
+# kubelet rotates the token).
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+if [ -z "\${KUBECONFIG:-}" ] && [ -n "\${KUBERNETES_SERVICE_HOST:-}" ] && [ -r "$sa/token" ]; then
+  host=$KUBERNETES_SERVICE_HOST
+  case $host in *:*) host="[$host]" ;; esac
+  cat >"$config" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: in-cluster, cluster: {server: "https://$host:\${KUBERNETES_SERVICE_PORT:-443}", certificate-authority: $sa/ca.crt}}]
+users: [{name: waiter, user: {tokenFile: $sa/token}}]
+contexts: [{name: in-cluster, context: {cluster: in-cluster, user: waiter, namespace: "$(cat "$sa/namespace")"}}]
+current-context: in-cluster
+EOF
+  export KUBECONFIG="$config"
+fi
+
+fail() {
+  echo "migration Job $job failed: $1: $2" >&2
+  exit 1
+}
+
+# decide LINE: exit 0 on success, exit 1 on failure or refused access, return otherwise.
 decide() {
-  succeeded=\${1%%|*}
-  conds=";\${1#*|}"
-  for failed in Failed FailureTarget; do
-    case $conds in
-      *";$failed=True="*)
-        detail=\${conds#*";$failed=True="}
-        detail=\${detail%%;*}
-        echo "migration Job $job failed: \${detail%%=*}: \${detail#*=}" >&2
-        exit 1 ;;
-    esac
-  done
-  case $conds in
-    *";Complete=True="*)
-      if [ "\${succeeded:-0}" -ge 1 ] 2>/dev/null; then
+  case $1 in
+    ADDED\\|*|MODIFIED\\|*)
+      IFS='|' read -r kind succeeded complete failed failed_reason target target_reason target_message failed_message <<EOF
+$1
+EOF
+      [ "$failed" = True ] && fail "$failed_reason" "$failed_message"
+      # FailureTarget: the Job controller decided the Job fails and is ending its pods.
+      [ "$target" = True ] && fail "$target_reason" "$target_message"
+      if [ "$complete" = True ] && [ "\${succeeded:-0}" -ge 1 ] 2>/dev/null; then
         echo "migration Job $job complete"
         exit 0
-      fi ;;
+      fi
+      [ "$kind" = ADDED ] && echo "migration Job $job exists and has not succeeded yet; watching it" ;;
+    DELETED\\|*)
+      echo "migration Job $job was deleted; waiting for it to be created again" ;;
+    *Forbidden*|*forbidden*|*Unauthorized*)
+      echo "cannot read migration Job $job (the waiter needs get, list and watch on it): $1" >&2
+      exit 1 ;;
+    *)
+      echo "kubectl: $1" >&2 ;;
   esac
   return 0
 }
 
+echo "waiting up to \${timeout}s for migration Job $job"
+case $(kubectl get job "$job" -o name --request-timeout=10s 2>&1) in
+  *NotFound*) echo "migration Job $job does not exist yet; waiting for it to be created" ;;
+esac
 while :; do
-  left=$((start + timeout - $(date +%s)))
+  started=$(date +%s)
+  left=$((deadline - started))
   if [ "$left" -le 0 ]; then
     echo "timed out after \${timeout}s waiting for migration Job $job" >&2
     exit 1
   fi
-  if out=$(kubectl get job "$job" -o jsonpath="$fmt" 2>&1); then
-    decide "$out"
-    # Running: watch it, so the gate opens within a second of a change.
-    rm -f "$fifo"; mkfifo "$fifo"
-    kubectl get job "$job" --watch -o jsonpath="$fmt" >"$fifo" 2>/dev/null &
-    watcher=$!
-    # The timer kills its own sleep when it is killed, or that sleep would outlive the script.
-    ( trap 'kill $! 2>/dev/null; exit 0' TERM; sleep "$left" & wait; kill $watcher 2>/dev/null ) >/dev/null 2>&1 &
-    sleeper=$!
-    while IFS= read -r line; do
-      decide "$line"
-    done <"$fifo"
-    kill $sleeper 2>/dev/null
-    watcher= sleeper=
-    # The watch ended (timeout, API server closed it, or it was refused): look again shortly.
-    sleep 1
-  else
-    case $out in
-      *NotFound*|*"not found"*)
-        echo "waiting for migration Job $job to be created" ;;
-      *Forbidden*|*forbidden*|*Unauthorized*)
-        echo "cannot read migration Job $job: $out" >&2
-        exit 1 ;;
-      *)
-        echo "cannot read migration Job $job, retrying: $out" >&2 ;;
-    esac
-    sleep 2
-  fi
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  kubectl get jobs --field-selector "metadata.name=$job" --watch --output-watch-events \\
+    -o jsonpath="$fmt" --request-timeout="\${left}s" >"$fifo" 2>&1 &
+  watcher=$!
+  while IFS= read -r line; do
+    decide "$line"
+  done <"$fifo"
+  wait "$watcher"
+  watcher=
+  # The watch ended: deadline, the API server closed it, or an error. Start the next one at most
+  # every $spacing s, so that even a watch that keeps ending costs at most 2 requests per $spacing s.
+  pause=$((started + spacing - $(date +%s)))
+  left=$((deadline - $(date +%s)))
+  [ "$pause" -gt "$left" ] && pause=$left
+  [ "$pause" -gt 0 ] && sleep "$pause"
 done
 `;

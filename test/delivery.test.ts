@@ -154,7 +154,7 @@ describe.each([
 
   test('GIVEN the default waiter WHEN synthesized THEN the init-container gate still waits for the stable Job', () => {
     const m = synthService({ delivery: delivery() });
-    expect(initContainer(m).args).toEqual(['job-wr', 'myapp-migrate']);
+    expect(initContainer(m).command.slice(3, 5)).toEqual(['wait-for-migration', 'myapp-migrate']);
   });
 });
 

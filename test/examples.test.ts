@@ -69,8 +69,9 @@ describe('examples (cdk8s synth in each directory)', () => {
     const waiters = [
       ...all(m, 'Deployment').map(d => d.spec.template.spec),
       one(m, 'CronJob').spec.jobTemplate.spec.template.spec,
-    ].map(spec => spec.initContainers[0].args);
-    expect(waiters).toEqual([['job-wr', migrate.metadata.name], ['job-wr', migrate.metadata.name], ['job-wr', migrate.metadata.name]]);
+    ].map(spec => spec.initContainers[0]);
+    expect(waiters.map(w => w.name)).toEqual(['wait-for-migration', 'wait-for-migration', 'wait-for-migration']);
+    for (const w of waiters) expect(w.command).toContain(migrate.metadata.name);
     expect(post.spec.template.spec.initContainers[0].command.slice(4)).toEqual([TAG, '1800', 'deployment/myapp', 'deployment/myapp-worker']);
   }, SYNTH_TIMEOUT);
 
@@ -82,7 +83,7 @@ describe('examples (cdk8s synth in each directory)', () => {
     expect(job.metadata.name).toMatch(/^myapp-migrate-v2-5-0-rc-1-[0-9a-f]{10}$/);
     expect(job.spec.template.spec.containers[0].image).toBe(`registry.example.com/myapp-migration:${TAG}`);
     expect(one(m, 'Deployment').spec.template.spec.containers[0].image).toBe(`registry.example.com/myapp:${TAG}`);
-    expect(one(m, 'Deployment').spec.template.spec.initContainers[0].args).toEqual(['job-wr', job.metadata.name]);
+    expect(one(m, 'Deployment').spec.template.spec.initContainers[0].command.slice(3, 5)).toEqual(['wait-for-migration', job.metadata.name]);
     expect(job.metadata.annotations['kustomize.toolkit.fluxcd.io/force']).toBe('Enabled');
     for (const o of m.filter(x => x.kind !== 'Job')) expect(annotationsWithPrefix(o, 'kustomize.toolkit.fluxcd.io/')).toEqual([]);
   }, SYNTH_TIMEOUT);

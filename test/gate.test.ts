@@ -56,7 +56,8 @@ describe.each(KINDS)('gate($kind)', (kind) => {
     const waiter = spec.initContainers[0];
     expect(waiter.name).toBe('wait-for-migration');
     expect(waiter.image).toBe(service.image);
-    expect(waiter.args).toEqual(['job-wr', svc.jobName]);
+    expect(waiter.command).toEqual(service.command);
+    expect(waiter.command).toContain(svc.jobName);
     expect(waiter.securityContext).toEqual(service.securityContext);
     expect(waiter.resources).toEqual(service.resources);
   });
@@ -74,7 +75,7 @@ describe.each(KINDS)('gate($kind)', (kind) => {
 
   test('RBAC still reaches the one Job only; the pod passes the restricted standard with pod-level seccomp', () => {
     const { m, svc, spec, worker } = gated(kind);
-    expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get'] }]);
+    expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'] }]);
     expect(one(m, 'RoleBinding').subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }]);
     expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(restrictedViolations(spec)).toEqual([]);
@@ -164,7 +165,7 @@ describe('gate(): whose token', () => {
       svc.gate(new kplus.CronJob(chart, 'nightly', { schedule: Cron.daily(), containers: [WORKER_CONTAINER] }));
     });
     expect(m.filter(o => o.kind === 'Role')).toHaveLength(1);
-    expect(one(m, 'CronJob').spec.jobTemplate.spec.template.spec.initContainers[0].args).toEqual(['job-wr', svc.jobName]);
+    expect(one(m, 'CronJob').spec.jobTemplate.spec.template.spec.initContainers[0].command).toContain(svc.jobName);
     validateSchemas(m.filter(o => o.kind !== 'CronJob'));
   });
 });

@@ -18,7 +18,8 @@ function jobContainer(m: Manifest[]): any {
 function tagKeyed(m: Manifest[]) {
   return {
     jobName: one(m, 'Job').metadata.name,
-    waiterTarget: initContainer(m).args[1],
+    // The default (kubectl) waiter's command: sh -c SCRIPT wait-for-migration JOB TIMEOUT.
+    waiterTarget: initContainer(m).command[4],
     roleResourceNames: one(m, 'Role').rules[0].resourceNames,
     jobImage: jobContainer(m).image,
     serviceImage: appContainer(m).image,
@@ -163,11 +164,11 @@ describe('invariant 4: least privilege', () => {
     expect(jobPod.serviceAccountName).toBeUndefined();
   });
 
-  test('the Role grants get on the one Job and nothing else, bound to the service account only', () => {
+  test('the Role grants the default waiter get, list and watch on the one Job and nothing else, bound to the service account only', () => {
     const m = synthService();
     const role = one(m, 'Role');
     expect(role.rules).toEqual([{
-      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [one(m, 'Job').metadata.name], verbs: ['get'],
+      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [one(m, 'Job').metadata.name], verbs: ['get', 'list', 'watch'],
     }]);
     const binding = one(m, 'RoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
@@ -258,13 +259,13 @@ describe('the migration Job', () => {
 });
 
 describe('the Deployment', () => {
-  test('defaults: 2 replicas, init container waits for the Job with k8s-wait-for job-wr, progress deadline 600 s', () => {
+  test('defaults: 2 replicas, init container waits for the Job with the kubectl waiter, progress deadline 600 s', () => {
     const m = synthService();
     const d = one(m, 'Deployment');
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.progressDeadlineSeconds).toBe(600);
-    expect(initContainer(m).image).toBe('groundnuty/k8s-wait-for:no-root-v2.0');
-    expect(initContainer(m).args).toEqual(['job-wr', one(m, 'Job').metadata.name]);
+    expect(initContainer(m).image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
+    expect(initContainer(m).command.slice(3, 5)).toEqual(['wait-for-migration', one(m, 'Job').metadata.name]);
   });
 
   test('progress deadline follows a long migration deadline', () => {
@@ -394,7 +395,7 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['env name', { envVariables: { '1BAD': kplus.EnvValue.fromValue('x') } }, /Invalid envVariables key .* "1BAD": an environment variable name/],
     ['serviceType without port', { serviceType: kplus.ServiceType.NODE_PORT }, /Invalid serviceType .*: a Service is only created when port is set/],
     ['ttl with a waiter that reads the Job', { migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } },
-      /Invalid migration.ttlAfterFinished .* "3600s": the k8s-wait-for waiter reads the Job.*Waiter.schemaCheck\(\)/],
+      /Invalid migration.ttlAfterFinished .* "3600s": the kubectl waiter reads the Job.*Waiter.schemaCheck\(\)/],
     ['fractional deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.millis(1500) } }, /Invalid migration.activeDeadline .* "1.5s": it must be a whole number of seconds/],
     ['zero deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.seconds(0) } }, /Invalid migration.activeDeadline .* "0s": it must be a whole number of seconds, at least 1/],
   ])('%s', (_name, overrides, message) => {

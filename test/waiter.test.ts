@@ -55,9 +55,9 @@ function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
   for (const c of [...(podSpec(m).initContainers ?? []), ...podSpec(m).containers]) expect(mountPaths(c)).not.toContain(SA_PATH);
 }
 
-describe('Waiter.k8sWaitFor() (the default)', () => {
-  test('GIVEN no waiter WHEN synthesized THEN k8s-wait-for no-root-v2.0 waits in job-wr mode for the Job', () => {
-    const m = synthService();
+describe('Waiter.k8sWaitFor()', () => {
+  test('GIVEN Waiter.k8sWaitFor() WHEN synthesized THEN k8s-wait-for no-root-v2.0 waits in job-wr mode for the Job', () => {
+    const m = synthService({ waiter: Waiter.k8sWaitFor() });
 
     const init = initContainer(m);
     expect(podSpec(m).initContainers).toHaveLength(1);
@@ -67,8 +67,8 @@ describe('Waiter.k8sWaitFor() (the default)', () => {
     expect(init.args).toEqual(['job-wr', jobName(m)]);
   });
 
-  test('GIVEN the default WHEN synthesized THEN it runs as UID 1100 with HOME=/tmp on a writable /tmp', () => {
-    const m = synthService();
+  test('GIVEN Waiter.k8sWaitFor() WHEN synthesized THEN it runs as UID 1100 with HOME=/tmp on a writable /tmp', () => {
+    const m = synthService({ waiter: Waiter.k8sWaitFor() });
 
     const init = initContainer(m);
     expect(init.securityContext).toMatchObject({ runAsUser: 1100, runAsGroup: 1100, runAsNonRoot: true, readOnlyRootFilesystem: true });
@@ -77,8 +77,8 @@ describe('Waiter.k8sWaitFor() (the default)', () => {
     expect(podSpec(m).volumes.find((v: any) => v.name === tmp.name).emptyDir).toBeDefined();
   });
 
-  test('GIVEN the default WHEN synthesized THEN only the init container gets a token, and the Role allows get on the one Job', () => {
-    const { m, service } = synthWith({});
+  test('GIVEN Waiter.k8sWaitFor() WHEN synthesized THEN only the init container gets a token, and the Role allows get on the one Job', () => {
+    const { m, service } = synthWith({ waiter: Waiter.k8sWaitFor() });
 
     expectTokenOnlyForWaiter(m);
     expectJobRole(m, ['get']);
@@ -86,8 +86,8 @@ describe('Waiter.k8sWaitFor() (the default)', () => {
     expect(service.roleBinding).toBeDefined();
   });
 
-  test('GIVEN Waiter.k8sWaitFor() explicitly WHEN synthesized THEN the output equals the default', () => {
-    expect(synthService({ waiter: Waiter.k8sWaitFor() })).toEqual(synthService());
+  test('GIVEN no waiter WHEN synthesized THEN it is not k8s-wait-for (no longer the default)', () => {
+    expect(initContainer(synthService()).image).not.toContain('k8s-wait-for');
     expect(Waiter.k8sWaitFor().kind).toBe('k8s-wait-for');
   });
 
@@ -104,7 +104,12 @@ describe('Waiter.k8sWaitFor() (the default)', () => {
   });
 });
 
-describe('Waiter.kubectl()', () => {
+describe('Waiter.kubectl() (the default)', () => {
+  test('GIVEN no waiter WHEN synthesized THEN the output equals Waiter.kubectl()', () => {
+    expect(synthService()).toEqual(synthService({ waiter: Waiter.kubectl() }));
+    expect(Waiter.kubectl().kind).toBe('kubectl');
+  });
+
   test('GIVEN the defaults WHEN synthesized THEN sh runs the wait script on the Job with a 600 s timeout', () => {
     const m = synthService({ waiter: Waiter.kubectl() });
 

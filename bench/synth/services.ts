@@ -7,7 +7,7 @@ import { ApiObject, App, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Variant } from './options';
-import { MigratedService, MigrationTool } from '../../src';
+import { MigratedService, MigrationTool, Waiter } from '../../src';
 
 export interface Shared {
   readonly envFrom: kplus.EnvFrom[];
@@ -36,6 +36,9 @@ export function libraryService(chart: Chart, shared: Shared, i: number): void {
     envFrom: shared.envFrom,
     port: PORT,
     runAsUser: UID,
+    // The hand-written variant has the k8s-wait-for init container (the default until the
+    // rollout benchmark chose Waiter.kubectl()).
+    waiter: Waiter.k8sWaitFor(),
   });
 }
 

@@ -1,0 +1,304 @@
+/**
+ * Rollout benchmark (issue 10 items 5 and 7): each waiter on the real cluster, in the same run.
+ *
+ *   npx projen rollout-bench [-- options]
+ *
+ * 1. Rollouts: per round, for `Waiter.k8sWaitFor()` and `Waiter.kubectl()` (alternating which goes
+ *    first), `kubectl apply` of a new tag of the same app (2 replicas, a migration that sleeps 3 s),
+ *    timed from the apply to the last new pod Ready, split into
+ *      migration  Job created -> Job Complete           (as seen by a watch from this process)
+ *      gate       Job Complete -> the first new pod's waiter exited 0 (its last log line's timestamp)
+ *      pod start  that waiter's exit -> that pod Ready
+ *      total      apply -> every new pod Ready (the second new pod starts after the first is Ready)
+ *    Medians over the rounds, and each figure as a ratio to k8s-wait-for's.
+ * 2. Behaviour: a Job with no status yet (created suspended), a failed Job, a deleted Job; what the
+ *    waiter of a new pod does, read from its container state and log.
+ * 3. API requests a minute per waiting pod: the waiter images with kubectl replaced by a wrapper
+ *    that runs it with -v=6 and appends its request lines to a file in the pod's /tmp, read from
+ *    the node (local cluster only), over a window while the migration runs.
+ *
+ * Options: --rounds 5 (after one warm-up), --window 120 (seconds counted), --skip-requests,
+ * --skip-behaviour, --markdown (rewrites the block between the rollout-bench markers in
+ * docs/performance.md). Uses namespaces waiter-bench-*, deleted at the end. Not run by CI.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
+import { MigratedService, Waiter } from '../src';
+import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
+import {
+  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME, objectsOf,
+  rolledOut, synthYaml, waitFor,
+} from '../test/e2e/support';
+
+const DOC = path.resolve(__dirname, '..', 'docs', 'performance.md');
+const MARK_START = '<!-- rollout-bench:start -->';
+const MARK_END = '<!-- rollout-bench:end -->';
+const APP = 'registry.example.com/rollout-bench';
+const SMALL: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(10) },
+  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
+};
+
+interface WaiterUnderTest {
+  readonly label: string;
+  readonly make: (image?: string) => Waiter;
+  /** Its image with kubectl replaced by the request-counting wrapper. */
+  countingImage?: string;
+  ns: string;
+}
+
+const WAITERS: WaiterUnderTest[] = [
+  { label: 'k8s-wait-for', make: image => Waiter.k8sWaitFor({ image }), ns: '' },
+  { label: 'kubectl', make: image => Waiter.kubectl({ image, timeout: Duration.minutes(10) }), ns: '' },
+];
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+/** One tag of the app: the service (busybox httpd) and its migration share the image. */
+function appImage(tag: string): void {
+  buildImage({ name: `${APP}:${tag}`, contents: { '/www/index.html': `${tag}\n` }, cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'] });
+}
+
+function release(w: WaiterUnderTest, tag: string, migration: string, waiterImage?: string): { yaml: string; jobName: string } {
+  let jobName = '';
+  const yaml = synthYaml(w.ns, chart => {
+    jobName = new MigratedService(chart, 'bench', {
+      image: APP,
+      imageTag: tag,
+      replicas: 2,
+      port: 8080,
+      runAsUser: 1000,
+      resources: SMALL,
+      waiter: w.make(waiterImage),
+      migration: { command: ['sh', '-c', migration], resources: SMALL },
+    }).jobName;
+  });
+  return { yaml, jobName };
+}
+
+const podsOf = (ns: string, tag: string): any[] => (getJson(['pods', '-n', ns])?.items ?? [])
+  .filter((p: any) => p.metadata.labels?.['pod-template-hash'] && p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
+
+interface Sample { migration: number; gate: number; podStart: number; total: number }
+
+async function rollout(w: WaiterUnderTest, tag: string): Promise<Sample> {
+  const { yaml, jobName } = release(w, tag, 'echo migrating; sleep 3; echo migrated');
+  const job = new JobWatch(w.ns, jobName);
+  const pods = new PodWatch(w.ns);
+  try {
+    await new Promise(resolve => setTimeout(resolve, 1000)); // both watches open
+    const t0 = Date.now();
+    apply(yaml, w.ns);
+    await waitFor(`${w.label} ${tag} rolled out`, () => job.completed && rolledOut(w.ns, 'bench'), { namespace: w.ns, intervalMs: 250 });
+    await waitFor('every Ready seen', () => {
+      const hash = podsOf(w.ns, tag)[0]?.metadata.labels['pod-template-hash'];
+      return pods.readyTimes(hash).size >= 2;
+    }, { intervalMs: 100, timeoutMs: 30_000 });
+    const newPods = podsOf(w.ns, tag);
+    const ready = pods.readyTimes(newPods[0].metadata.labels['pod-template-hash']);
+    const exits = newPods.map(p => {
+      const log = timestampedLog(w.ns, p.metadata.name, 'wait-for-migration');
+      return { name: p.metadata.name, exit: log[log.length - 1].at };
+    }).sort((a, b) => a.exit - b.exit);
+    const first = exits[0];
+    return {
+      migration: job.completed! - job.created!,
+      gate: first.exit - job.completed!,
+      podStart: ready.get(first.name)! - first.exit,
+      total: Math.max(...ready.values()) - t0,
+    };
+  } finally {
+    job.stop();
+    pods.stop();
+  }
+}
+
+/** What the waiter of a new pod does for `seconds`: exits, restarts, and its last log line. */
+async function observeWaiter(w: WaiterUnderTest, tag: string, seconds: number, since: number): Promise<string> {
+  await new Promise(resolve => setTimeout(resolve, seconds * 1000));
+  const [pod] = podsOf(w.ns, tag).filter(p => Date.parse(p.metadata.creationTimestamp) >= since - 1000);
+  if (!pod) return 'no new pod';
+  const s = pod.status.initContainerStatuses?.[0] ?? {};
+  const term = s.state?.terminated ?? s.lastState?.terminated;
+  const log = timestampedLog(w.ns, pod.metadata.name, 'wait-for-migration', !s.state?.terminated && !!s.lastState?.terminated);
+  const last = log.length ? log[log.length - 1].text.slice(0, 160) : '(no log)';
+  const state = s.state?.running ? 'running' : s.state?.waiting?.reason ?? (s.state?.terminated ? `exited ${s.state.terminated.exitCode}` : '?');
+  return `${state}; restarts ${s.restartCount ?? 0}${term ? `; exit ${term.exitCode}` : ''}; app started: ${pod.status.containerStatuses?.[0]?.state?.running ? 'yes' : 'no'}; log: "${last}"`;
+}
+
+async function behaviour(w: WaiterUnderTest, tagBase: string): Promise<{ [what: string]: string }> {
+  const out: { [what: string]: string } = {};
+  // No status yet: the Job exists, suspended, so the Job controller has not started it.
+  const suspended = release(w, `${tagBase}-s`, 'sleep 1');
+  const objs = objectsOf(suspended.yaml).map(o => (o.kind === 'Job' ? { ...o, spec: { ...o.spec, suspend: true } } : o));
+  let since = Date.now();
+  apply(objs.map(o => stringify(o)).join('---\n'), w.ns);
+  out['Job with no status yet (suspended), 30 s'] = await observeWaiter(w, `${tagBase}-s`, 30, since);
+  const job = new JobWatch(w.ns, suspended.jobName);
+  kubectl(['patch', 'job', suspended.jobName, '-n', w.ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+  await waitFor(`${w.label} resumed release`, () => job.completed && rolledOut(w.ns, 'bench'), { namespace: w.ns });
+  job.stop();
+
+  // Failed: the migration exits 3. How soon the first new pod's waiter says so, if it does.
+  const failing = release(w, `${tagBase}-f`, 'echo migrating; sleep 1; echo "ERROR: boom" >&2; exit 3');
+  const failedJob = new JobWatch(w.ns, failing.jobName);
+  since = Date.now();
+  apply(failing.yaml, w.ns);
+  const observed = observeWaiter(w, `${tagBase}-f`, 45, since);
+  await waitFor(`${w.label} Job failed`, () => failedJob.failed, { namespace: w.ns });
+  const exited = await waitFor(`${w.label} waiter exit or 40 s`, () => {
+    const [pod] = podsOf(w.ns, `${tagBase}-f`);
+    const st = pod?.status?.initContainerStatuses?.[0];
+    if (st?.state?.terminated || st?.lastState?.terminated) {
+      const first = timestampedLog(w.ns, pod.metadata.name, 'wait-for-migration', !st.state.terminated).find(l => / failed: /.test(l.text));
+      return first ? `${fmt(first.at - failedJob.failed!)} s after the host saw Failed` : 'exited without a failure line';
+    }
+    return Date.now() - failedJob.failed! > 40_000 ? 'did not exit within 40 s' : undefined;
+  }, { namespace: w.ns, intervalMs: 500 });
+  failedJob.stop();
+  out['failed Job, 45 s'] = `${await observed}; first exit: ${exited}`;
+
+  // Deleted: back to the last good release, its Job deleted, then a pod replaced.
+  apply(release(w, `${tagBase}-s`, 'sleep 1').yaml, w.ns);
+  await waitFor(`${w.label} back on ${tagBase}-s`, () => rolledOut(w.ns, 'bench'), { namespace: w.ns });
+  kubectl(['delete', 'job', suspended.jobName, '-n', w.ns, '--wait=true']);
+  since = Date.now();
+  kubectl(['delete', 'pod', podsOf(w.ns, `${tagBase}-s`)[0].metadata.name, '-n', w.ns, '--wait=false']);
+  out['deleted Job, new pod, 40 s'] = await observeWaiter(w, `${tagBase}-s`, 40, since);
+  return out;
+}
+
+/** Images of both waiters with kubectl replaced by a wrapper that logs each API request. */
+function countingImages(): void {
+  const kubectlBin = fs.realpathSync(path.join(LOCAL_K8S_DIR, 'bin', 'kubectl'));
+  const wrapper = '#!/bin/sh\n# kubectl -v=6 logs one line per API request; they go to a file in the pod\'s /tmp.\n' +
+    'exec /usr/local/lib/kubectl.real -v=6 "$@" 2>>/tmp/kubectl-requests.log\n';
+  const common = [`${kubectlBin}:/usr/local/lib/kubectl.real`];
+  WAITERS[0].countingImage = buildImage({
+    name: 'registry.example.com/rollout-bench/k8s-wait-for-counting:1',
+    files: [...common, `${execPath('jq')}`, `${path.join(LOCAL_K8S_HOME, 'third-party', 'k8s-wait-for', 'wait_for.sh')}:/usr/local/bin/wait_for.sh`],
+    contents: { '/usr/local/bin/kubectl': wrapper },
+    entrypoint: '/usr/local/bin/wait_for.sh',
+  });
+  WAITERS[1].countingImage = buildImage({
+    name: 'registry.example.com/rollout-bench/kubectl-counting:1',
+    files: common,
+    contents: { '/usr/bin/kubectl': wrapper },
+    entrypoint: '/usr/bin/kubectl',
+  });
+}
+
+function execPath(cmd: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (fs.existsSync(path.join(dir, cmd))) return path.join(dir, cmd);
+  }
+  throw new Error(`${cmd} not on PATH`);
+}
+
+/** The request lines a pod's waiter has logged so far, read from its /tmp emptyDir on the node. */
+function requestLines(pod: any): string[] {
+  const mount = pod.spec.initContainers[0].volumeMounts.find((m: any) => m.mountPath === '/tmp');
+  const file = path.join(LOCAL_K8S_DIR, 'kubelet', 'root', 'pods', pod.metadata.uid, 'volumes', 'kubernetes.io~empty-dir', mount.name, 'kubectl-requests.log');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(l => /round_trippers\.go:\d+\] [A-Z]+ https?:/.test(l));
+}
+
+async function requestsPerMinute(w: WaiterUnderTest, tag: string, windowSeconds: number): Promise<string> {
+  const { yaml } = release(w, tag, `sleep ${windowSeconds + 60}`, w.countingImage);
+  apply(yaml, w.ns);
+  const pod = await waitFor(`${w.label} waiting pod`, () => {
+    const p = podsOf(w.ns, tag).find(x => x.status.initContainerStatuses?.[0]?.state?.running);
+    return p && requestLines(p).length > 0 && p;
+  }, { namespace: w.ns, intervalMs: 500 });
+  const before = requestLines(pod);
+  await new Promise(resolve => setTimeout(resolve, windowSeconds * 1000));
+  const during = requestLines(pod).slice(before.length);
+  const kinds = new Map<string, number>();
+  for (const l of during) {
+    const m = /\] ([A-Z]+) https?:\/\/[^/]+(\/[^?\s]*)(\?\S*)?/.exec(l)!;
+    const what = `${m[1]} ${m[2].replace(/\/namespaces\/[^/]+/, '/namespaces/NS').replace(/\/jobs\/[^/]+$/, '/jobs/NAME')}${(m[3] ?? '').includes('watch=true') ? ' (watch)' : ''}`;
+    kinds.set(what, (kinds.get(what) ?? 0) + 1);
+  }
+  const perMinute = (during.length * 60 / windowSeconds).toFixed(1);
+  return `${perMinute} a minute (${during.length} in ${windowSeconds} s after the first; start-up: ${before.length}): ` +
+    [...kinds.entries()].map(([k, n]) => `${n}× ${k}`).join(', ');
+}
+
+const fmt = (ms: number) => (ms / 1000).toFixed(2);
+
+async function main(): Promise<void> {
+  const found = ensureCluster();
+  if (!found.cluster) throw new Error(`rollout-bench needs a cluster: ${found.skip}`);
+  const rounds = option('rounds', 5);
+  const windowSeconds = option('window', 120);
+  const tags = Array.from({ length: rounds + 1 }, (_, i) => `r${i}`);
+  for (const tag of [...tags, 'b-s', 'b-f', 'q1']) appImage(tag);
+  const version = JSON.parse(kubectl(['version', '-o', 'json']).stdout);
+  const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const w of WAITERS) w.ns = createNamespace(`waiter-bench-${w.label}`);
+  try {
+    // Warm-up: the Deployment exists, images are in the page cache.
+    for (const w of WAITERS) await rollout(w, tags[0]);
+    const samples = new Map<string, Sample[]>(WAITERS.map(w => [w.label, []]));
+    for (let r = 1; r <= rounds; r++) {
+      const order = r % 2 ? WAITERS : [...WAITERS].reverse();
+      for (const w of order) {
+        const s = await rollout(w, tags[r]);
+        samples.get(w.label)!.push(s);
+        process.stdout.write(`round ${r} ${w.label}: migration ${fmt(s.migration)} s, gate ${fmt(s.gate)} s, pod start ${fmt(s.podStart)} s, total ${fmt(s.total)} s\n`);
+      }
+    }
+    const keys: (keyof Sample)[] = ['migration', 'gate', 'podStart', 'total'];
+    const med = (label: string, k: keyof Sample) => median(samples.get(label)!.map(s => s[k]));
+    const lines = [
+      `- date: ${started}; rounds: ${rounds} (+1 warm-up), medians; cluster: local-k8s, one node, 2 cores, shared with other jobs`,
+      `- kubectl ${version.clientVersion.gitVersion} (in both waiter images), server ${version.serverVersion.gitVersion}; load average at end: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+      '',
+      '| waiter | migration s | gate s | pod start s | total s | gate, every round s |',
+      '|:--|--:|--:|--:|--:|:--|',
+      ...WAITERS.map(w => `| ${w.label} | ${keys.map(k => fmt(med(w.label, k))).join(' | ')} | ${samples.get(w.label)!.map(s => fmt(s.gate)).join(', ')} |`),
+      '',
+      '| ratio to k8s-wait-for | migration | gate | pod start | total |',
+      '|:--|--:|--:|--:|--:|',
+      ...WAITERS.map(w => `| ${w.label} | ${keys.map(k => (med(w.label, k) / med('k8s-wait-for', k)).toFixed(2)).join(' | ')} |`),
+    ];
+    if (!flag('skip-behaviour')) {
+      const results = await Promise.all(WAITERS.map(w => behaviour(w, 'b')));
+      lines.push('', '| waiter | situation | what the waiter of a new pod did |', '|:--|:--|:--|');
+      WAITERS.forEach((w, i) => Object.entries(results[i]).forEach(([what, got]) => lines.push(`| ${w.label} | ${what} | ${got.replace(/\|/g, '\\|')} |`)));
+    }
+    if (!flag('skip-requests')) {
+      if (!found.cluster.local) {
+        lines.push('', '- API requests: skipped (needs the local cluster: the counts are read from the node)');
+      } else {
+        countingImages();
+        const counts = await Promise.all(WAITERS.map(w => requestsPerMinute(w, 'q1', windowSeconds)));
+        lines.push('', `| waiter | API requests per waiting pod (kubectl -v=6, ${windowSeconds} s window while the migration runs) |`, '|:--|:--|');
+        WAITERS.forEach((w, i) => lines.push(`| ${w.label} | ${counts[i]} |`));
+      }
+    }
+    const text = lines.join('\n');
+    process.stdout.write(`\n${text}\n`);
+    if (flag('markdown')) {
+      const doc = fs.readFileSync(DOC, 'utf8');
+      const a = doc.indexOf(MARK_START);
+      const b = doc.indexOf(MARK_END);
+      if (a < 0 || b < 0) throw new Error(`${DOC} has no ${MARK_START} ... ${MARK_END} block`);
+      fs.writeFileSync(DOC, `${doc.slice(0, a + MARK_START.length)}\n${text}\n${doc.slice(b)}`);
+    }
+  } finally {
+    for (const w of WAITERS) if (w.ns) deleteNamespace(w.ns);
+  }
+}
+
+main().then(() => process.exit(0), e => {
+  console.error(e);
+  process.exit(1);
+});
