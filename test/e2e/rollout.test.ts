@@ -162,8 +162,18 @@ const SCENARIOS: Scenario[] = [
       await r.wait(`${SERVICE} v1 rolled out`, () => r.rolledOut());
       expect(r.sql("SELECT count(*) FROM migration_runs WHERE version = 'v1'")).toBe('1');
       expect(r.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'items'")).toBe('1');
-      if (r.w.initContainer) await r.expectGated('v1');
-      else expect(getJson(['deployment', SERVICE, '-n', r.ns]).spec.template.spec.initContainers).toBeUndefined();
+      const deployment = getJson(['deployment', SERVICE, '-n', r.ns]);
+      if (r.w.initContainer) {
+        await r.expectGated('v1');
+        // The Deployment became Available only once the gate had opened.
+        const available = deployment.status.conditions.find((c: any) => c.type === 'Available' && c.status === 'True');
+        const gateOpened = r.w.gatesOn === 'job'
+          ? seconds((await getJsonAsync(['job', job, '-n', r.ns])).status.completionTime)
+          : Math.floor(Number(r.sql("SELECT extract(epoch FROM applied_at) FROM schema_migrations WHERE version = 'v1'")));
+        expect(seconds(available.lastTransitionTime)).toBeGreaterThanOrEqual(gateOpened);
+      } else {
+        expect(deployment.spec.template.spec.initContainers).toBeUndefined();
+      }
     },
   },
   {
