@@ -50,7 +50,7 @@ export interface FixtureVersion {
 
 /** The versions of the scenarios: v2's migration fails, v4's takes a while. */
 export const FIXTURE_VERSIONS: FixtureVersion[] = [
-  { tag: 'v1', sql: 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);' },
+  { tag: 'v1', sql: 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);', slowSeconds: 10 },
   { tag: 'v2', sql: 'ALTER TABLE no_such_table ADD COLUMN price integer;' },
   { tag: 'v3', sql: 'ALTER TABLE items ADD COLUMN price integer;' },
   { tag: 'v4', sql: 'CREATE INDEX items_name ON items (name);', slowSeconds: 15 },
