@@ -187,9 +187,30 @@ describe('the migration Job', () => {
     expect(spec.template.spec.restartPolicy).toBe('Never');
     expect(spec.ttlSecondsAfterFinished).toBeUndefined();
     expect(spec.activeDeadlineSeconds).toBeUndefined();
+    expect(spec.podFailurePolicy.rules[0]).toEqual(
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+  });
+
+  test('a failed migration says why: FailJob on a non-zero exit of the migrate container, after the disruption rule', () => {
+    // GIVEN the default backoffLimit 0
+    const spec = one(synthService(), 'Job').spec;
+    // THEN the Job fails at once, with a condition naming the container and the exit code
     expect(spec.podFailurePolicy).toEqual({
-      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+      rules: [
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+      ],
     });
+    expect(spec.template.spec.containers[0].name).toBe('migrate');
+    // AND the migration keeps the end of its log as its termination message
+    expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  test('with retries asked for (backoffLimit > 0) no FailJob rule cancels them; disruptions are still ignored', () => {
+    const spec = one(synthService({ migration: { tool: MigrationTool.prisma(), backoffLimit: 2 } }), 'Job').spec;
+    expect(spec.podFailurePolicy.rules).toEqual(
+      [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }]);
+    expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
   test('activeDeadline, backoffLimit and ttlAfterFinished (with a waiter that survives deletion) are passed through', () => {
