@@ -7,7 +7,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  apply, buildImage, createNamespace, deleteNamespace, describeOnCluster, jobConditions, rolledOut, synthYaml, waitFor,
+  apply, buildImage, createNamespace, deleteNamespace, describeOnCluster, jobConditions, rolledOut, serveCommand, synthYaml, waitFor,
 } from './support';
 import { MigratedService, Waiter } from '../../src';
 
@@ -22,7 +22,7 @@ describeOnCluster('e2e harness smoke', () => {
     const image = buildImage({
       name: 'registry.example.com/e2e-smoke:v1',
       contents: { '/www/index.html': 'smoke v1\n' },
-      cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      cmd: serveCommand(8080),
     });
     const small: kplus.ContainerResources = {
       cpu: { request: kplus.Cpu.millis(10) },

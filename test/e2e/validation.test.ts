@@ -7,6 +7,7 @@
  */
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
 import { applyAsync, createNamespace, deleteNamespace, describeOnCluster, objectsOf, synthYaml } from './support';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../../src';
 
@@ -83,8 +84,10 @@ describeOnCluster('API-server validation of every combination', () => {
   const expectAccepted = async (yaml: string): Promise<number> => {
     const objects = objectsOf(yaml);
     // A few kubectl processes at once: one applies its objects one request at a time.
-    const chunks = [0, 1, 2, 3].map(i => objects.filter((_, j) => j % 4 === i));
-    const results = await Promise.all(chunks.map(chunk => applyAsync(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: chunk }), ns,
+    const chunks = [0, 1, 2, 3].map(i => objects.filter((_, j) => j % 4 === i)).filter(chunk => chunk.length > 0);
+    // A YAML stream, as `cdk8s synth` writes it: kubectl validates a v1 List on the client against
+    // its OpenAPI v2 schema instead of asking the server, which is not what users run.
+    const results = await Promise.all(chunks.map(chunk => applyAsync(chunk.map(o => stringify(o)).join('---\n'), ns,
       { dryRun: true, fieldManager: 'e2e-validate' })));
     const stderr = results.map(r => r.stderr).join('');
     expect(stderr).not.toMatch(/warning/i);
@@ -162,6 +165,6 @@ describeOnCluster('API-server validation of every combination', () => {
     await expect(expectAccepted(deployment({ containers: [{ name: 'app', image: 'registry.example.com/x:1' }] })))
       .rejects.toThrow(/would violate PodSecurity "restricted/);
     await expect(expectAccepted(deployment({ containers: [{ name: 'app', image: 'registry.example.com/x:1', bogusField: 1 }] })))
-      .rejects.toThrow(/unknown field/);
+      .rejects.toThrow(/unknown field|field not declared in schema/);
   });
 });

@@ -50,10 +50,10 @@ export interface FixtureVersion {
 
 /** The versions of the scenarios: v2's migration fails, v4's takes a while. */
 export const FIXTURE_VERSIONS: FixtureVersion[] = [
-  { tag: 'v1', sql: 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);' },
+  { tag: 'v1', sql: 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);', slowSeconds: 10 },
   { tag: 'v2', sql: 'ALTER TABLE no_such_table ADD COLUMN price integer;' },
   { tag: 'v3', sql: 'ALTER TABLE items ADD COLUMN price integer;' },
-  { tag: 'v4', sql: 'CREATE INDEX items_name ON items (name);', slowSeconds: 25 },
+  { tag: 'v4', sql: 'CREATE INDEX items_name ON items (name);', slowSeconds: 15 },
 ];
 
 /** psql of the machine's PostgreSQL 15 (the Debian `psql` is a perl wrapper). */
@@ -77,6 +77,14 @@ export function buildFixtureImage(version: FixtureVersion): string {
       '/www/index.html': `${version.tag}\n`,
       ...(version.slowSeconds ? { '/app/slow': `${version.slowSeconds}\n` } : {}),
     },
-    cmd: ['httpd', '-f', '-p', `${FIXTURE_PORT}`, '-h', '/www'],
+    cmd: serveCommand(FIXTURE_PORT),
   });
+}
+
+/**
+ * busybox httpd in the foreground behind a shell that exits on SIGTERM: as PID 1 httpd would
+ * ignore it, and every replaced pod would take the whole 30 s grace period to go.
+ */
+export function serveCommand(port: number): string[] {
+  return ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait $!`];
 }

@@ -71,7 +71,8 @@ export function buildImage(spec: ImageSpec): string {
   const hash = hashOf(spec);
   const local = found.cluster.local;
   return withLock(`image-${ref}`, () => {
-    if (local && ctr(['images', 'ls', `name==${ref}`, `labels."${HASH_LABEL}"==${hash}`]).out.includes(ref)) {
+    // One filter with both conditions: ctr ORs separate filter arguments.
+    if (local && ctr(['images', 'ls', `name==${ref},labels."${HASH_LABEL}"==${hash}`]).out.includes(ref)) {
       return spec.name;
     }
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-image-'));

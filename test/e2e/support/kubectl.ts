@@ -69,6 +69,16 @@ export function getJson(args: string[]): any | undefined {
   return JSON.parse(r.stdout);
 }
 
+/** `getJson` without blocking the event loop. */
+export async function getJsonAsync(args: string[]): Promise<any | undefined> {
+  const r = await kubectlAsync(['get', ...args, '-o', 'json'], { allowFail: true });
+  if (r.code !== 0) {
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    fail(['get', ...args], r);
+  }
+  return JSON.parse(r.stdout);
+}
+
 /** Pod Security labels: restricted is enforced, and also warned and audited. */
 export const RESTRICTED_LABELS = {
   'pod-security.kubernetes.io/enforce': 'restricted',
@@ -218,20 +228,38 @@ export function diagnostics(namespace: string): string {
   return parts.join('\n');
 }
 
-/** A Job's state as the Job controller reports it. */
-export function jobConditions(namespace: string, job: string): { [type: string]: any } {
-  const j = getJson(['job', job, '-n', namespace]);
+/** The True conditions of a Job, by type, as the Job controller reports them. */
+export function conditionsOf(job: any): { [type: string]: any } {
   const out: { [type: string]: any } = {};
-  for (const c of j?.status?.conditions ?? []) if (c.status === 'True') out[c.type] = c;
+  for (const c of job?.status?.conditions ?? []) if (c.status === 'True') out[c.type] = c;
   return out;
 }
 
-/** True when the Deployment is Available and every replica is updated, ready and current. */
-export function rolledOut(namespace: string, deployment: string): boolean {
-  const d = getJson(['deployment', deployment, '-n', namespace]);
+/** A Job's state as the Job controller reports it. */
+export function jobConditions(namespace: string, job: string): { [type: string]: any } {
+  return conditionsOf(getJson(['job', job, '-n', namespace]));
+}
+
+/** `jobConditions` without blocking the event loop. */
+export async function jobConditionsAsync(namespace: string, job: string): Promise<{ [type: string]: any }> {
+  return conditionsOf(await getJsonAsync(['job', job, '-n', namespace]));
+}
+
+/** True when the Deployment object is Available and every replica is updated, ready and current. */
+export function isRolledOut(d: any): boolean {
   if (!d) return false;
   const s = d.status ?? {};
   const want = d.spec.replicas ?? 1;
   return s.observedGeneration >= d.metadata.generation && (s.updatedReplicas ?? 0) === want &&
     (s.readyReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+}
+
+/** True when the Deployment is Available and every replica is updated, ready and current. */
+export function rolledOut(namespace: string, deployment: string): boolean {
+  return isRolledOut(getJson(['deployment', deployment, '-n', namespace]));
+}
+
+/** `rolledOut` without blocking the event loop. */
+export async function rolledOutAsync(namespace: string, deployment: string): Promise<boolean> {
+  return isRolledOut(await getJsonAsync(['deployment', deployment, '-n', namespace]));
 }
