@@ -691,7 +691,9 @@ export class MigratedService extends Construct {
 function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number): void {
   const rules: object[] = [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }];
   if (backoffLimit === 0) {
-    rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] } });
+    // onPodConditions: [] because the 1.26-1.28 OpenAPI schema marks it required (kubectl's client-side
+    // validation and offline schema checkers refuse the rule without it); the API server accepts both.
+    rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] }, onPodConditions: [] });
   }
   ApiObject.of(job).addJsonPatch(
     JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'),

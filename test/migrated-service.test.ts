@@ -199,7 +199,7 @@ describe('the migration Job', () => {
     expect(spec.podFailurePolicy).toEqual({
       rules: [
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-        { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+        { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] }, onPodConditions: [] },
       ],
     });
     expect(spec.template.spec.containers[0].name).toBe('migrate');

@@ -62,7 +62,7 @@ describe('postRollout: the Job', () => {
     const spec = postJob(service()).spec;
     expect(spec.podFailurePolicy.rules).toEqual([
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-      { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+      { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] }, onPodConditions: [] },
     ]);
     expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });

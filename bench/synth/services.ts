@@ -102,7 +102,7 @@ export function handService(chart: Chart, shared: Shared, i: number): void {
   ApiObject.of(job).addJsonPatch(podSeccomp, JsonPatch.add('/spec/podFailurePolicy', {
     rules: [
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-      { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+      { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] }, onPodConditions: [] },
     ],
   }), JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'));
   role.allow(['get'], job);

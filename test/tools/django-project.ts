@@ -1,7 +1,7 @@
 /** The tiny Django project of the tool tier, shared with the in-cluster test (test/e2e/tool-in-cluster.test.ts). */
 import { SQL } from './sql';
 
-const migration = (n: number, previous: string | undefined, sql: string): string => `from django.db import migrations
+const migration = (previous: string | undefined, sql: string): string => `from django.db import migrations
 
 
 class Migration(migrations.Migration):
@@ -32,8 +32,8 @@ export function djangoProject(count: 2 | 3): { [file: string]: string } {
     ].join('\n'),
     'widgets/__init__.py': '',
     'widgets/migrations/__init__.py': '',
-    'widgets/migrations/0001_initial.py': migration(1, undefined, SQL.first),
-    'widgets/migrations/0002_size.py': migration(2, '0001_initial', SQL.second),
-    ...(count === 3 ? { 'widgets/migrations/0003_broken.py': migration(3, '0002_size', SQL.broken) } : {}),
+    'widgets/migrations/0001_initial.py': migration(undefined, SQL.first),
+    'widgets/migrations/0002_size.py': migration('0001_initial', SQL.second),
+    ...(count === 3 ? { 'widgets/migrations/0003_broken.py': migration('0002_size', SQL.broken) } : {}),
   };
 }
