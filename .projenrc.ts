@@ -25,6 +25,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'kubernetes-models@4.5.1',
     'fast-check@^4',
     'yaml@^2',
+    // Mutation testing (task `mutate`). 9.x: 10.x needs Node 22, CI and this machine run Node 20.
+    '@stryker-mutator/core@^9.6.1',
+    '@stryker-mutator/jest-runner@^9.6.1',
+    '@stryker-mutator/typescript-checker@^9.6.1',
   ],
 
   // The dev tsconfig lives at the root so editors, ts-node (examples, bench) and jest share it.
@@ -66,7 +70,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
       testPathIgnorePatterns: ['/node_modules/', '/examples/.*/dist/', '/test/e2e/', '/test/tools/'],
     },
   },
-  gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile'],
+  gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile', '/.stryker-tmp/', '/reports/'],
   npmignoreEnabled: true,
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json'] },
 });
@@ -124,6 +128,63 @@ function realComponentTier(tier: string, description: string, timeoutMs: number)
     receiveArgs: true,
   });
 }
+/**
+ * Mutation testing with StrykerJS over src/, unit tier only. See docs/mutation-testing.md.
+ *
+ * The incremental file (reports/stryker-incremental.json) stays out of git: it records results
+ * for the exact src and test files of one checkout, so on a branch it would conflict at every
+ * merge and in a fresh clone it would only be discarded by the first changed file anyway.
+ */
+new JsonFile(project, 'stryker.config.json', {
+  obj: {
+    $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
+    packageManager: 'npm',
+    testRunner: 'jest',
+    jest: {
+      projectType: 'custom',
+      // The project's jest config (package.json), minus what does not test src logic:
+      // package.test.ts packs and installs the tarball, examples.test.ts runs `cdk8s synth` in a
+      // child process (which Stryker cannot instrument, so its mutants would only show as survived).
+      config: {
+        testPathIgnorePatterns: [
+          '/node_modules/', '/examples/.*/dist/', '/test/e2e/', '/test/tools/',
+          '/test/package\\.test\\.ts$', '/test/examples\\.test\\.ts$',
+        ],
+        collectCoverage: false,
+        reporters: ['default'],
+      },
+      enableFindRelatedTests: true,
+    },
+    checkers: ['typescript'],
+    // The jsii tsconfig covers src only: the checker drops mutants that do not compile without
+    // type-checking tests, examples and bench for each one.
+    tsconfigFile: 'tsconfig.json',
+    typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+    // index.ts only re-exports: nothing in it can be mutated into a behaviour change.
+    mutate: ['src/**/*.ts', '!src/index.ts'],
+    ignorePatterns: ['/lib', '/dist', '/coverage', '/test-reports', '/examples/**/dist', '/examples/**/node_modules', '/reports'],
+    coverageAnalysis: 'perTest',
+    incremental: true,
+    incrementalFile: 'reports/stryker-incremental.json',
+    // Two cores shared with the cluster: never more than two test processes.
+    concurrency: 2,
+    // Generous: a busy machine must not turn a slow run into a "timeout" (counted as killed).
+    timeoutMS: 60_000,
+    timeoutFactor: 3,
+    reporters: ['clear-text', 'progress', 'html', 'json'],
+    htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+    jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+    thresholds: { high: 90, low: 85, break: 85 },
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: 'always',
+  },
+});
+project.addTask('mutate', {
+  description: 'Mutation testing of src/ with StrykerJS (incremental; see docs/mutation-testing.md)',
+  exec: 'stryker run stryker.config.json',
+  receiveArgs: true,
+});
+
 realComponentTier('e2e', 'End-to-end tests on a real Kubernetes cluster ($KUBECONFIG, else ../shared/local-k8s)', 600_000);
 realComponentTier('tools', 'Migration tool presets run against a real PostgreSQL', 600_000);
 
