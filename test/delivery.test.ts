@@ -1,4 +1,4 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigrationTool, VersionKey, Waiter } from '../src';
 import {
@@ -246,9 +246,26 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
     })))).not.toThrow();
   });
 
-  test('GIVEN checkHookInputs: false WHEN synthesized THEN the ConfigMap stays an ordinary object', () => {
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN the Job is still a hook reading the ordinary ConfigMap and Secret', () => {
     const m = synth(serviceReadingConfig(Delivery.helm({ checkHookInputs: false })));
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '0',
+      'helm.sh/hook-delete-policy': 'before-hook-creation',
+    });
+    expect(job.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }]);
     expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({});
+    expect(deliveryAnnotations(one(m, 'Secret'))).toEqual({});
+  });
+
+  test('GIVEN checkHookInputs: false WHEN a manifest holds "{{" THEN synth still fails: only the input check is off', () => {
+    const props = baseProps({
+      migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' },
+      waiter: Waiter.schemaCheck(),
+      delivery: Delivery.helm({ checkHookInputs: false }),
+    });
+    expect(() => synthService(props)).toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) .*would be read by Helm as a template/);
   });
 
   test('GIVEN a "{{" in a manifest (Atlas schema check) WHEN synthesized for Helm THEN synth fails naming where', () => {
@@ -292,7 +309,48 @@ describe('Delivery.argoCd() checks what the hook Job reads', () => {
     });
   });
 
-  test('GIVEN checkHookInputs: false WHEN synthesized THEN synth passes', () => {
-    expect(all(synth(serviceReadingConfig(Delivery.argoCd({ checkHookInputs: false }))), 'Job')).toHaveLength(1);
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN the Job is still a PreSync hook reading the ordinary ConfigMap and Secret', () => {
+    const m = synth(serviceReadingConfig(Delivery.argoCd({ checkHookInputs: false, syncWave: 2 })));
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'argocd.argoproj.io/hook': 'PreSync',
+      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+      'argocd.argoproj.io/sync-wave': '2',
+    });
+    expect(job.metadata.name).toBe('myapp-migrate');
+    expect(job.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }]);
+    expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({});
+    expect(deliveryAnnotations(one(m, 'Secret'))).toEqual({});
+  });
+});
+
+describe('the hook-input check runs on the app as it is at each synth', () => {
+  test.each([
+    ['helm', () => Delivery.helm(), /Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "late-config"/],
+    ['argoCd', () => Delivery.argoCd(), /Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.argoCd\(\) "late-config"/],
+  ])('GIVEN one App synthesized, WHEN a ConfigMap the %s Job reads is added to it and it is synthesized again THEN the second synth reports it', (_name, delivery, message) => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    new MigratedService(chart, 'myapp', baseProps({
+      delivery: delivery(),
+      envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ext', 'late-config'))],
+    }));
+    // Not in the app yet: created outside, so it exists before the hook runs.
+    expect(app.synthYaml()).toContain('name: late-config');
+
+    new kplus.ConfigMap(chart, 'late', { metadata: { name: 'late-config' } });
+
+    expect(() => app.synthYaml()).toThrow(message);
+  });
+
+  test('GIVEN one App whose check failed WHEN the ConfigMap is made a hook and it is synthesized again THEN it passes', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    serviceReadingConfig(Delivery.helm(), ({ secret }) => Delivery.helmPreInstall(secret))(chart);
+    expect(() => app.synthYaml()).toThrow(/"myapp-config"/);
+
+    Delivery.helmPreInstall(chart.node.findChild('config'));
+
+    expect(app.synthYaml()).toContain('helm.sh/hook-weight: "-1"');
   });
 });

@@ -1,4 +1,4 @@
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigrationTool, Waiter } from '../src';
 import {
@@ -68,8 +68,20 @@ describe('invariant 1: one tag keys everything', () => {
     expect(svc.job.name).toBe(svc.jobName);
     expect(svc.deployment.name).toBe('myapp');
     expect(svc.serviceAccount.name).toBe('myapp');
-    expect(svc.role).toBeDefined();
-    expect(svc.roleBinding).toBeDefined();
+    // role and roleBinding are the objects emitted: the Role grants get on the one Job, bound to the service account.
+    const role = one(m, 'Role');
+    expect(svc.role!.name).toBe(role.metadata.name);
+    expect(ApiObject.of(svc.role!).toJson().rules).toEqual([{
+      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get'],
+    }]);
+    expect(svc.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
+    // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
+    expect(svc.roleBinding!.role === svc.role).toBe(true);
+    expect(svc.roleBinding!.subjects.map(x => x === svc.serviceAccount)).toEqual([true]);
+    expect(ApiObject.of(svc.roleBinding!).toJson()).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }],
+    });
   });
 });
 
@@ -314,6 +326,20 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
       /Invalid migration.ttlAfterFinished .* "3600s": the k8s-wait-for waiter reads the Job.*Waiter.schemaCheck\(\)/],
     ['fractional deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.millis(1500) } }, /Invalid migration.activeDeadline .* "1.5s": it must be a whole number of seconds/],
     ['zero deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.seconds(0) } }, /Invalid migration.activeDeadline .* "0s": it must be a whole number of seconds, at least 1/],
+    ['ttl with the kubectl waiter', { waiter: Waiter.kubectl(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } },
+      /^Invalid migration.ttlAfterFinished of MigratedService "test\/myapp" "3600s": the kubectl waiter reads the Job/],
+    ['fractional ttl', { waiter: Waiter.none(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.millis(2500) } },
+      /^Invalid migration.ttlAfterFinished of MigratedService "test\/myapp" "2.5s": it must be a whole number of seconds/],
+    ['fractional progressDeadline', { progressDeadline: Duration.millis(1500) },
+      /^Invalid progressDeadline of MigratedService "test\/myapp" "1.5s": it must be a whole number of seconds, at least 1/],
+    ['zero progressDeadline', { progressDeadline: Duration.seconds(0) }, /^Invalid progressDeadline of MigratedService "test\/myapp" "0s"/],
+    ['runAsGroup root', { runAsGroup: 0 }, /^Invalid runAsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['runAsGroup fraction', { runAsGroup: 1.5 }, /^Invalid runAsGroup of MigratedService "test\/myapp" 1.5: it must be a whole number from 0 to 2147483647/],
+    ['migration.runAsGroup', { migration: { tool: MigrationTool.prisma(), runAsGroup: -1 } }, /^Invalid migration.runAsGroup of MigratedService "test\/myapp" -1: it must be a whole number/],
+    ['migration.runAsGroup root', { migration: { tool: MigrationTool.prisma(), runAsGroup: 0 } }, /^Invalid migration.runAsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['migration.runAsUser root', { migration: { tool: MigrationTool.prisma(), runAsUser: 0 } }, /^Invalid migration.runAsUser of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['fsGroup root', { fsGroup: 0 }, /^Invalid fsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['fsGroup too large', { fsGroup: 2147483648 }, /^Invalid fsGroup of MigratedService "test\/myapp" 2147483648: it must be a whole number from 0 to 2147483647/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synthService(overrides)).toThrow(message);
   });
@@ -332,5 +358,79 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     for (const image of ['localhost:5000/app', 'registry.example.com:443/team/sub/app', '[::1]:5000/app', 'app', 'a/b__c.d-e']) {
       expect(one(synthService({ image }), 'Deployment').spec.template.spec.containers[0].image).toBe(`${image}:v1.2.3`);
     }
+  });
+});
+
+describe('props that reach the pods', () => {
+  const jobPod = (m: Manifest[]) => one(m, 'Job').spec.template.spec;
+  const deploymentPod = (m: Manifest[]) => one(m, 'Deployment').spec.template.spec;
+  const envNamed = (c: any, name: string) => (c.env ?? []).filter((e: any) => e.name === name);
+
+  test('GIVEN fsGroup WHEN synthesized THEN both the Job pod and the Deployment pod get it', () => {
+    const m = synthService({ fsGroup: 2000 });
+
+    expect(jobPod(m).securityContext.fsGroup).toBe(2000);
+    expect(deploymentPod(m).securityContext.fsGroup).toBe(2000);
+  });
+
+  test('GIVEN no fsGroup WHEN synthesized THEN neither pod sets one', () => {
+    const m = synthService();
+
+    expect(jobPod(m).securityContext.fsGroup).toBeUndefined();
+    expect(deploymentPod(m).securityContext.fsGroup).toBeUndefined();
+  });
+
+  test('GIVEN runAsGroup WHEN synthesized THEN the service and the migration run with it, migration.runAsGroup overriding it for the Job', () => {
+    const m = synthService({ runAsUser: 1000, runAsGroup: 3000 });
+    expect(appContainer(m).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+    expect(jobContainer(m).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+
+    const own = synthService({ runAsUser: 1000, runAsGroup: 3000, migration: { tool: MigrationTool.prisma(), runAsGroup: 4000 } });
+    expect(jobContainer(own).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 4000 });
+    expect(appContainer(own).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+  });
+
+  test('GIVEN progressDeadline WHEN synthesized THEN the Deployment uses it, even below the default and the migration deadline', () => {
+    const m = synthService({
+      progressDeadline: Duration.minutes(3),
+      migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.minutes(30) },
+    });
+
+    expect(one(m, 'Deployment').spec.progressDeadlineSeconds).toBe(180);
+  });
+
+  test('GIVEN a migration deadline of 4 minutes WHEN synthesized THEN the progress deadline stays at the 600 s floor', () => {
+    const m = synthService({ migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.minutes(4) } });
+
+    expect(one(m, 'Deployment').spec.progressDeadlineSeconds).toBe(600);
+  });
+
+  test('GIVEN ttlAfterFinished with Waiter.none() WHEN synthesized THEN the Job gets it', () => {
+    const m = synthService({ waiter: Waiter.none(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.minutes(10) } });
+
+    expect(one(m, 'Job').spec.ttlSecondsAfterFinished).toBe(600);
+  });
+
+  test('GIVEN writableHome: true on a tool that does not need it WHEN synthesized THEN the Job and the schema check get HOME=/tmp on the writable /tmp', () => {
+    const m = synthService({ waiter: Waiter.schemaCheck(), migration: { tool: MigrationTool.alembic(), writableHome: true } });
+
+    for (const c of [jobContainer(m), initContainer(m)]) {
+      expect({ container: c.name, home: envNamed(c, 'HOME') }).toEqual({ container: c.name, home: [{ name: 'HOME', value: '/tmp' }] });
+      expect(c.volumeMounts.map((v: any) => v.mountPath)).toContain('/tmp');
+    }
+  });
+
+  test('GIVEN writableHome: false on a tool that needs it WHEN synthesized THEN neither the Job nor the schema check sets HOME', () => {
+    const m = synthService({ waiter: Waiter.schemaCheck(), migration: { tool: MigrationTool.prisma(), writableHome: false } });
+
+    expect(envNamed(jobContainer(m), 'HOME')).toEqual([]);
+    expect(envNamed(initContainer(m), 'HOME')).toEqual([]);
+  });
+
+  test('GIVEN no writableHome WHEN synthesized THEN HOME follows the tool: set for Prisma, not for Alembic', () => {
+    expect(envNamed(jobContainer(synthService({ migration: { tool: MigrationTool.prisma() } })), 'HOME'))
+      .toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(envNamed(jobContainer(synthService({ migration: { tool: MigrationTool.alembic() } })), 'HOME')).toEqual([]);
+    expect(envNamed(jobContainer(synthService({ migration: { command: ['./migrate'] } })), 'HOME')).toEqual([]);
   });
 });

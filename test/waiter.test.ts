@@ -2,10 +2,13 @@
  * What each Waiter adds to the synthesized output: the init container, and exactly the RBAC and
  * API token it needs. The kubectl waiter's script itself is run in test/waiter-script.test.ts.
  */
-import { Duration } from 'cdk8s';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
-import { KUBECTL_WAIT_SCRIPT } from '../src/waiter';
 import { all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -45,6 +48,18 @@ function expectJobRole(m: Manifest[], verbs: string[]): void {
   expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: one(m, 'ServiceAccount').metadata.name })]);
 }
 
+/** The construct's `role` and `roleBinding` are the emitted objects, granting `verbs` on the one Job. */
+function expectConstructRbac(m: Manifest[], service: MigratedService, verbs: string[]): void {
+  expect(service.role!.name).toBe(one(m, 'Role').metadata.name);
+  expect(ApiObject.of(service.role!).toJson().rules).toEqual([
+    { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [service.jobName], verbs },
+  ]);
+  expect(service.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
+  // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
+  expect(service.roleBinding!.role === service.role).toBe(true);
+  expect(service.roleBinding!.subjects.map(x => x === service.serviceAccount)).toEqual([true]);
+}
+
 function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
   expect(all(m, 'Role')).toEqual([]);
   expect(all(m, 'RoleBinding')).toEqual([]);
@@ -53,6 +68,35 @@ function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
   expect(projectedVolumes(m)).toEqual([]);
   expect(podSpec(m).automountServiceAccountToken).toBe(false);
   for (const c of [...(podSpec(m).initContainers ?? []), ...podSpec(m).containers]) expect(mountPaths(c)).not.toContain(SA_PATH);
+}
+
+/**
+ * Run a waiter's synthesized command under /bin/sh with test/support/stub-kubectl.sh as kubectl,
+ * reporting `state` (a jsonpath line) for the Job `job`.
+ */
+function runWaiterCommand(command: string[], job: string, state: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waiter-command-'));
+  try {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    const stub = path.join(__dirname, 'support', 'stub-kubectl.sh');
+    fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\nexec /bin/sh '${stub}' "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'job'), `${job}\n`);
+    fs.writeFileSync(path.join(dir, 't0'), `${Date.now()}\n`);
+    fs.writeFileSync(path.join(dir, 'timeline'), `0 ${state}\n`);
+    const [cmd, ...args] = command;
+    const result = spawnSync(cmd, args, {
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, STUB_KUBECTL_DIR: dir, TMPDIR: dir, HOME: dir, LC_ALL: 'C' },
+      encoding: 'utf-8',
+      timeout: 60_000,
+    });
+    const calls = fs.existsSync(path.join(dir, 'calls'))
+      ? fs.readFileSync(path.join(dir, 'calls'), 'utf-8').split('\n').filter(l => l).map(l => l.split('\x1f').slice(1))
+      : [];
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('Waiter.k8sWaitFor() (the default)', () => {
@@ -82,8 +126,7 @@ describe('Waiter.k8sWaitFor() (the default)', () => {
 
     expectTokenOnlyForWaiter(m);
     expectJobRole(m, ['get']);
-    expect(service.role).toBeDefined();
-    expect(service.roleBinding).toBeDefined();
+    expectConstructRbac(m, service, ['get']);
   });
 
   test('GIVEN Waiter.k8sWaitFor() explicitly WHEN synthesized THEN the output equals the default', () => {
@@ -111,11 +154,25 @@ describe('Waiter.kubectl()', () => {
     const init = initContainer(m);
     expect(init.name).toBe('wait-for-migration');
     expect(init.image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
-    expect(init.command).toEqual(['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', jobName(m), '600']);
+    // sh -c SCRIPT $0 $1 $2: the script gets the Job name and the timeout as its arguments.
+    expect(init.command).toEqual(['sh', '-c', expect.any(String), 'wait-for-migration', jobName(m), '600']);
     expect(init.args).toBeUndefined();
     expect(init.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true });
     expect(init.env).toEqual(expect.arrayContaining([{ name: 'HOME', value: '/tmp' }, { name: 'TMPDIR', value: '/tmp' }]));
     expect(mountPaths(init)).toContain('/tmp');
+  });
+
+  test.each([
+    ['complete', '1|Complete=True==;', 0, /migration Job \S+ complete/],
+    ['failed', '|Failed=True=BackoffLimitExceeded=Job has reached the specified backoff limit;', 1,
+      /migration Job \S+ failed: BackoffLimitExceeded: Job has reached the specified backoff limit/],
+  ])('GIVEN the synthesized command WHEN run under sh and the Job is %s THEN it exits %i saying so', (_state, line, code, output) => {
+    const m = synthService({ waiter: Waiter.kubectl() });
+    const run = runWaiterCommand(initContainer(m).command, jobName(m), line);
+
+    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: code, output: expect.stringMatching(output) });
+    // It asked the API server about that one Job, by the name the Role allows.
+    expect(run.calls[0].slice(0, 3)).toEqual(['get', 'job', jobName(m)]);
   });
 
   test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job', () => {
@@ -123,7 +180,7 @@ describe('Waiter.kubectl()', () => {
 
     expectJobRole(m, ['get', 'list', 'watch']);
     expectTokenOnlyForWaiter(m);
-    expect(service.role).toBeDefined();
+    expectConstructRbac(m, service, ['get', 'list', 'watch']);
   });
 
   test('GIVEN a timeout, an image pinned by digest and a UID WHEN synthesized THEN they reach the container', () => {
@@ -176,6 +233,23 @@ describe('Waiter.schemaCheck()', () => {
     expect(init.env).toEqual(migrateContainer(m).env);
     expect(mountPaths(init)).toContain('/tmp');
     expect(init.securityContext.runAsUser).toBe(1000);
+  });
+
+  test('GIVEN the schema check WHEN synthesized THEN its container carries the restricted context itself, like the Job container', () => {
+    const m = synthService({ migration: { tool: MigrationTool.flyway(), runAsUser: 1000, runAsGroup: 1000 }, waiter: Waiter.schemaCheck() });
+
+    const expected = {
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+      runAsUser: 1000,
+      runAsGroup: 1000,
+    };
+    expect(initContainer(m).securityContext).toEqual(expected);
+    expect(migrateContainer(m).securityContext).toEqual(expected);
   });
 
   test('GIVEN the schema check WHEN synthesized THEN there is no Role, no RoleBinding and no token anywhere', () => {
