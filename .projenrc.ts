@@ -72,7 +72,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
   gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile', '/.stryker-tmp/', '/reports/'],
   npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json'] },
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
 });
 
 // `npm ci` must accept the lock file everywhere. unrs-resolver 1.13.0 (pulled in by jest 30's
