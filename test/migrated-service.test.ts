@@ -339,9 +339,82 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['migration.runAsGroup root', { migration: { tool: MigrationTool.prisma(), runAsGroup: 0 } }, /^Invalid migration.runAsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
     ['migration.runAsUser root', { migration: { tool: MigrationTool.prisma(), runAsUser: 0 } }, /^Invalid migration.runAsUser of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
     ['fsGroup root', { fsGroup: 0 }, /^Invalid fsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['replicas above 1000', { replicas: 1001 }, /^Invalid replicas of MigratedService "test\/myapp" 1001: it must be a whole number from 0 to 1000/],
+    ['port 0', { port: 0 }, /^Invalid port of MigratedService "test\/myapp" 0: it must be a whole number from 1 to 65535/],
+    ['backoffLimit above 100', { migration: { tool: MigrationTool.prisma(), backoffLimit: 101 } }, /^Invalid migration.backoffLimit .* 101: it must be a whole number from 0 to 100/],
+    ['runAsUser too large', { runAsUser: 2147483648 }, /^Invalid runAsUser .* 2147483648: it must be a whole number from 0 to 2147483647/],
+    ['migration a string', { migration: 'prisma' }, /^Invalid migration of MigratedService "test\/myapp" "prisma": pass migration:/],
+    ['migration.args not strings', { migration: { tool: MigrationTool.prisma(), args: [1] } }, /^Invalid migration.args of MigratedService "test\/myapp" \[1\]: pass a list of strings/],
+    ['args not a list', { args: '--verbose' }, /^Invalid args of MigratedService "test\/myapp" "--verbose": pass a list of strings/],
+    ['service command one string', { command: ['node dist/main.js'] }, /^Invalid command of MigratedService "test\/myapp" .*one string with spaces/],
+    ['image not a string', { image: 42 }, /^Invalid image of MigratedService "test\/myapp" 42: pass the image repository without a tag/],
+    ['image blank', { image: '  ' }, /^Invalid image .* "  ": pass the image repository without a tag/],
+    ['image too long', { image: `r/${'a'.repeat(254)}` }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with a non-numeric port', { image: 'host:abc/app' }, /^Invalid image .* "host:abc\/app": it is not a valid image repository/],
+    ['image with an empty path component', { image: 'r//app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image ending in a separator', { image: 'r/app-' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image starting with a separator', { image: 'r/-app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with three underscores', { image: 'r/a___b' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with a space', { image: 'r/my app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['migration.image empty', { migration: { tool: MigrationTool.flyway(), image: '' } }, /^Invalid migration.image of MigratedService "test\/myapp" "": pass the image repository/],
+    ['label key with a long prefix', { labels: { [`${'a'.repeat(254)}/team`]: 'x' } }, /^Invalid labels key .*: a label key is an optional DNS prefix/],
+    ['label key too long', { labels: { ['k'.repeat(64)]: 'x' } }, /^Invalid labels key /],
+    ['label key with a slash only', { labels: { '/team': 'x' } }, /^Invalid labels key /],
+    ['label value not a string', { labels: { team: 5 } }, /^Invalid labels\["team"\] of MigratedService "test\/myapp" 5: a label value/],
+    ['label value too long', { labels: { team: 'v'.repeat(64) } }, /^Invalid labels\["team"\] /],
+    ['reserved name label', { labels: { 'app.kubernetes.io/name': 'x' } }, /^Invalid labels key .* "app.kubernetes.io\/name": this label is set by MigratedService/],
+    ['env name with a space', { envVariables: { 'A B': kplus.EnvValue.fromValue('x') } }, /^Invalid envVariables key .* "A B"/],
+    ['env name with "="', { envVariables: { 'A=B': kplus.EnvValue.fromValue('x') } }, /^Invalid envVariables key .* "A=B"/],
     ['fsGroup too large', { fsGroup: 2147483648 }, /^Invalid fsGroup of MigratedService "test\/myapp" 2147483648: it must be a whole number from 0 to 2147483647/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synthService(overrides)).toThrow(message);
+  });
+
+  test('GIVEN no props WHEN constructed THEN it fails naming props and what to pass', () => {
+    expect(() => synth(chart => new MigratedService(chart, 'myapp', undefined as any)))
+      .toThrow(/^Invalid props of MigratedService "test\/myapp" \(undefined\): pass \{ image, imageTag, migration \}/);
+  });
+
+  test.each([
+    ['1st_Service!', 'st-service'],
+    ['Orders--', 'orders'],
+    ['---', 'myapp'],
+    [`Service${'-x'.repeat(30)}`, `service${'-x'.repeat(17)}`],
+    [`A${'b'.repeat(41)}-c`, `a${'b'.repeat(41)}`],
+  ])('GIVEN the construct id %j and no name WHEN constructed THEN it suggests name %j', (id, suggestion) => {
+    expect(() => synthService({}, id)).toThrow(`Pass name: "${suggestion}" or change the id.`);
+  });
+
+  test('GIVEN a bad name prop WHEN constructed THEN it names the prop without suggesting one', () => {
+    let message = '';
+    try {
+      synthService({ name: 'My_App' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^Invalid name of MigratedService "test\/myapp" "My_App"/);
+    expect(message).not.toContain('Pass name');
+  });
+
+  test('GIVEN boundary values WHEN constructed THEN they are accepted', () => {
+    const m = synthService({
+      replicas: 0,
+      port: 65535,
+      runAsUser: 2147483647,
+      runAsGroup: 1,
+      fsGroup: 1,
+      name: 'a'.repeat(42),
+      migration: { tool: MigrationTool.prisma(), backoffLimit: 100, activeDeadline: Duration.seconds(1) },
+      progressDeadline: Duration.seconds(1),
+    });
+    const d = one(m, 'Deployment');
+    expect(d.spec.replicas).toBe(0);
+    expect(d.spec.progressDeadlineSeconds).toBe(1);
+    expect(appContainer(m).ports).toEqual([{ containerPort: 65535 }]);
+    expect(appContainer(m).securityContext).toMatchObject({ runAsUser: 2147483647, runAsGroup: 1 });
+    expect(one(m, 'Job').spec).toMatchObject({ backoffLimit: 100, activeDeadlineSeconds: 1 });
+    expect(synthService({ replicas: 1000, port: 1, migration: { tool: MigrationTool.prisma(), backoffLimit: 0 } })
+      .find(o => o.kind === 'Deployment')!.spec.replicas).toBe(1000);
   });
 
   test('a construct id that is not a valid name says to pass name', () => {
@@ -355,7 +428,8 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
   });
 
   test('images with registry ports, nested paths and IPv6 hosts are accepted', () => {
-    for (const image of ['localhost:5000/app', 'registry.example.com:443/team/sub/app', '[::1]:5000/app', 'app', 'a/b__c.d-e']) {
+    for (const image of ['localhost:5000/app', 'registry.example.com:443/team/sub/app', '[::1]:5000/app', 'app', 'a/b__c.d-e',
+      'Registry.Example.com/app', 'my-registry/app', 'r/a--b', 'r/a_b', `r/${'a'.repeat(253)}`]) {
       expect(one(synthService({ image }), 'Deployment').spec.template.spec.containers[0].image).toBe(`${image}:v1.2.3`);
     }
   });
@@ -432,5 +506,71 @@ describe('props that reach the pods', () => {
       .toEqual([{ name: 'HOME', value: '/tmp' }]);
     expect(envNamed(jobContainer(synthService({ migration: { tool: MigrationTool.alembic() } })), 'HOME')).toEqual([]);
     expect(envNamed(jobContainer(synthService({ migration: { command: ['./migrate'] } })), 'HOME')).toEqual([]);
+  });
+});
+
+describe('what else reaches the objects', () => {
+  test('GIVEN port and serviceType WHEN synthesized THEN the Service has that type, the labels of every object and the verbatim tag', () => {
+    const m = synthService({ port: 8080, serviceType: kplus.ServiceType.NODE_PORT, labels: { team: 'db' }, imageTag: '_Weird.Tag' });
+    const svc = one(m, 'Service');
+
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.metadata.labels).toEqual(one(m, 'Deployment').metadata.labels);
+    expect(svc.metadata.labels).toMatchObject({ 'team': 'db', 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
+    expect(svc.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': '_Weird.Tag' });
+    expect(synthService({ port: 8080 }).find(o => o.kind === 'Service')!.spec.type).toBe('ClusterIP');
+  });
+
+  test('GIVEN migration args WHEN synthesized THEN they follow the tool command in the Job', () => {
+    const m = synthService({ migration: { tool: MigrationTool.alembic(), args: ['--sql'] } });
+
+    expect(jobContainer(m).command).toEqual(['alembic', 'upgrade', 'head']);
+    expect(jobContainer(m).args).toEqual(['--sql']);
+  });
+
+  test('GIVEN a command and a tool WHEN synthesized THEN the command wins', () => {
+    const m = synthService({ migration: { tool: MigrationTool.alembic(), command: ['./bin/migrate'] } });
+
+    expect(jobContainer(m).command).toEqual(['./bin/migrate']);
+  });
+
+  test('GIVEN a digest and migration.image equal to image WHEN synthesized THEN both images use the digest', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const m = synthService({ imageTag: digest, migration: { tool: MigrationTool.prisma(), image: 'registry.example.com/myapp' } });
+
+    expect(jobContainer(m).image).toBe(`registry.example.com/myapp@${digest}`);
+    expect(appContainer(m).image).toBe(`registry.example.com/myapp@${digest}`);
+  });
+
+  test('GIVEN the defaults WHEN synthesized THEN the Job pod carries the migration labels and the tag annotation, and the containers pull IfNotPresent', () => {
+    const m = synthService({ labels: { team: 'db' } });
+    const jobTemplate = one(m, 'Job').spec.template;
+
+    expect(jobTemplate.metadata.labels).toMatchObject({ 'team': 'db', 'app.kubernetes.io/component': 'migration', 'app.kubernetes.io/version': 'v1.2.3' });
+    expect(jobTemplate.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    expect(one(m, 'Deployment').spec.template.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    expect(one(m, 'Deployment').metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    for (const c of [jobContainer(m), appContainer(m), initContainer(m)]) {
+      expect({ container: c.name, pull: c.imagePullPolicy }).toEqual({ container: c.name, pull: 'IfNotPresent' });
+    }
+    expect(jobContainer(m).name).toBe('migrate');
+    expect(appContainer(m).name).toBe('app');
+  });
+
+  test('GIVEN the waiter token WHEN synthesized THEN its projected volume is world-readable (0444) so the waiter UID can read it', () => {
+    const m = synthService();
+    const volume = one(m, 'Deployment').spec.template.spec.volumes.find((v: any) => v.name === 'waiter-api-access');
+
+    expect(volume.projected.defaultMode).toBe(0o444);
+  });
+
+  test('GIVEN a valid id and no name WHEN synthesized THEN every object is named after the id', () => {
+    const m = synthService({ port: 80 }, 'orders');
+
+    expect(m.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ServiceAccount/orders', 'Role/orders-migration-waiter', 'RoleBinding/orders-migration-waiter',
+      `Job/${one(m, 'Job').metadata.name}`, 'Deployment/orders', 'Service/orders',
+    ]);
+    expect(one(m, 'Job').metadata.name).toMatch(/^orders-migrate-v1-2-3-[0-9a-f]{10}$/);
   });
 });
