@@ -1,6 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationTool, VersionKey, Waiter } from '../src';
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
 import {
   all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService, validateSchemas,
 } from './support/k8s';
@@ -352,5 +352,65 @@ describe('the hook-input check runs on the app as it is at each synth', () => {
     Delivery.helmPreInstall(chart.node.findChild('config'));
 
     expect(app.synthYaml()).toContain('helm.sh/hook-weight: "-1"');
+  });
+});
+
+describe('which references the hook-input check follows', () => {
+  /** Build a Helm service whose Job reads the chart's ConfigMap and Secret as `wire` says; return synth's error or ''. */
+  function helmError(wire: (chart: Chart, svc: MigratedService, made: { config: kplus.ConfigMap; secret: kplus.Secret }) => void,
+    props: (made: { config: kplus.ConfigMap; secret: kplus.Secret }) => Partial<MigratedServiceProps> = () => ({})): string {
+    try {
+      synth(chart => {
+        const made = configAndSecret(chart);
+        const svc = new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), ...props(made) }));
+        wire(chart, svc, made);
+      });
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  test('GIVEN optional references only WHEN synthesized THEN nothing is reported: the Job starts without them', () => {
+    expect(helmError(() => undefined, ({ config, secret }) => ({
+      envVariables: {
+        A: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL', { optional: true }),
+        B: kplus.EnvValue.fromSecretValue({ secret, key: 'DATABASE_URL' }, { optional: true }),
+      },
+    }))).toBe('');
+  });
+
+  test('GIVEN a required ConfigMap key in env WHEN synthesized THEN it is reported with the variable name', () => {
+    expect(helmError(() => undefined, ({ config }) => ({
+      envVariables: { LOG_LEVEL: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL') },
+    }))).toMatch(/Invalid ConfigMap read by the migration Job \(env LOG_LEVEL\) with Delivery\.helm\(\) "myapp-config"/);
+  });
+
+  test('GIVEN a Secret volume on the Job WHEN synthesized THEN it is reported, and an optional one is not', () => {
+    expect(helmError((chart, svc, { secret }) => svc.job.addVolume(kplus.Volume.fromSecret(chart, 'vol', secret))))
+      .toMatch(/Invalid Secret read by the migration Job \(volume [^)]+\) with Delivery\.helm\(\) "myapp-db"/);
+    expect(helmError((chart, svc, { secret }) => svc.job.addVolume(kplus.Volume.fromSecret(chart, 'vol', secret, { optional: true }))))
+      .toBe('');
+  });
+
+  test('GIVEN one ConfigMap read twice WHEN synthesized THEN it is reported once', () => {
+    const message = helmError(() => undefined, ({ config }) => ({
+      envFrom: [kplus.Env.fromConfigMap(config)],
+      envVariables: { LOG_LEVEL: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL') },
+    }));
+    expect(message.match(/Invalid ConfigMap read by the migration Job/g)).toHaveLength(1);
+    expect(message).toContain('(envFrom)');
+  });
+
+  test('GIVEN a ConfigMap of the same name in another namespace WHEN synthesized THEN it is not taken for the Job\'s input', () => {
+    const m = synth(chart => {
+      const other = new Chart(chart.node.root as App, 'other', { namespace: 'elsewhere' });
+      new kplus.ConfigMap(other, 'config', { metadata: { name: 'myapp-config' } });
+      new MigratedService(chart, 'myapp', baseProps({
+        delivery: Delivery.helm(),
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ext', 'myapp-config'))],
+      }));
+    });
+    expect(all(m, 'ConfigMap')).toHaveLength(1);
   });
 });
