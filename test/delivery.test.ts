@@ -414,3 +414,9 @@ describe('which references the hook-input check follows', () => {
     expect(all(m, 'ConfigMap')).toHaveLength(1);
   });
 });
+
+describe('delivery kinds', () => {
+  test('GIVEN each delivery WHEN asked its kind THEN it names itself', () => {
+    expect([Delivery.flux(), Delivery.argoCd(), Delivery.helm(), Delivery.kubectl()].map(d => d.kind)).toEqual(['flux', 'argocd', 'helm', 'kubectl']);
+  });
+});

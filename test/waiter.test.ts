@@ -303,3 +303,16 @@ describe('waiter UIDs', () => {
     expect(sc).toMatchObject({ runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true });
   });
 });
+
+describe('waiter kinds', () => {
+  test('GIVEN each waiter WHEN asked its kind THEN it names itself as the docs and error messages do', () => {
+    expect([Waiter.k8sWaitFor(), Waiter.kubectl(), Waiter.schemaCheck(), Waiter.none()].map(w => w.kind))
+      .toEqual(['k8s-wait-for', 'kubectl', 'schema-check', 'none']);
+  });
+
+  test('GIVEN images with whitespace WHEN the kubectl waiter is made THEN they are refused naming the prop', () => {
+    for (const image of ['', '\t', 'cgr.dev/chainguard/kubectl latest']) {
+      expect(() => Waiter.kubectl({ image })).toThrow(`Invalid waiter (Waiter.kubectl) image ${JSON.stringify(image)}: give a full image reference`);
+    }
+  });
+});
