@@ -420,3 +420,40 @@ describe('delivery kinds', () => {
     expect([Delivery.flux(), Delivery.argoCd(), Delivery.helm(), Delivery.kubectl()].map(d => d.kind)).toEqual(['flux', 'argocd', 'helm', 'kubectl']);
   });
 });
+
+describe('hook inputs annotated by hand, and the check outside a synth', () => {
+  /** A Helm service reading a plain ApiObject ConfigMap `raw` with the given annotations. */
+  function helmReadingRaw(annotations: { [key: string]: string }, hookWeight?: number) {
+    return (chart: Chart) => {
+      new ApiObject(chart, 'raw', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'raw', annotations } });
+      new MigratedService(chart, 'myapp', baseProps({
+        delivery: Delivery.helm({ hookWeight }),
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ref', 'raw'))],
+      }));
+    };
+  }
+
+  test('GIVEN a plain ApiObject ConfigMap that is no hook WHEN synthesized THEN the fix names its own path', () => {
+    expect(() => synth(helmReadingRaw({}))).toThrow('Delivery.helmPreInstall(<the ConfigMap "test/raw">)');
+  });
+
+  test('GIVEN hook phases written with spaces and no weight WHEN the Job weighs 1 THEN the input counts as an earlier pre-install hook', () => {
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'pre-upgrade, pre-install' }, 1))).not.toThrow();
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'pre-upgrade, pre-install' }, 0)))
+      .toThrow(/it is a pre-install hook but its helm\.sh\/hook-weight 0 is not below the Job's 0, .*e\.g\. Delivery\.helmPreInstall\(…, -1\)/);
+  });
+
+  test('GIVEN a post-install hook WHEN synthesized THEN it does not count as running before the Job', () => {
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'post-install', 'helm.sh/hook-weight': '-5' })))
+      .toThrow(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "raw"/);
+  });
+
+  test('GIVEN the Job validated on its own, outside a synth, THEN the check still finds the input', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    helmReadingRaw({})(chart);
+    const job = (chart.node.findChild('myapp') as MigratedService).job;
+
+    expect(job.node.validate().join('\n')).toMatch(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "raw"/);
+  });
+});

@@ -138,3 +138,48 @@ describe('properties', () => {
     }), { numRuns: 2000 });
   });
 });
+
+describe('details of names, label values and messages', () => {
+  test('GIVEN a tag of separators only WHEN made a label value THEN it is the hash alone', () => {
+    expect(VersionKey.of('___').labelValue).toBe(VersionKey.hash('___'));
+    expect(VersionKey.of('_.-_').labelValue).toBe(VersionKey.hash('_.-_'));
+  });
+
+  test('GIVEN a 128-character tag that is no label value WHEN made a label value THEN it is cut to exactly 63 with the hash', () => {
+    const tag = `${'a'.repeat(127)}_`;
+    expect(VersionKey.of(tag).labelValue).toBe(`${'a'.repeat(52)}-${VersionKey.hash(tag)}`);
+    // Leading and trailing separators go after the cut.
+    const padded = `_${'a'.repeat(126)}_`;
+    expect(VersionKey.of(padded).labelValue).toBe(`${'a'.repeat(51)}-${VersionKey.hash(padded)}`);
+  });
+
+  test('GIVEN a tag cut to fit a name WHEN the cut ends on a separator THEN the dash is dropped before the hash', () => {
+    // room = 63 - 13 - 10 - 2 = 38: the 38th character of the sanitized tag is a "-".
+    const tag = `${'a'.repeat(37)}.b${'c'.repeat(10)}`;
+    expect(VersionKey.of(tag).nameWithPrefix('myapp-migrate')).toBe(`myapp-migrate-${'a'.repeat(37)}-${VersionKey.hash(tag)}`);
+  });
+
+  test('GIVEN the default hash length WHEN hashing THEN it is 10 lowercase hex characters of sha256, and a length can be asked for', () => {
+    expect(VersionKey.hash('v1.2.3')).toMatch(/^[0-9a-f]{10}$/);
+    expect(VersionKey.hash('v1.2.3', 16)).toMatch(/^[0-9a-f]{16}$/);
+    expect(VersionKey.hash('v1.2.3', 16).startsWith(VersionKey.hash('v1.2.3'))).toBe(true);
+    expect(VersionKey.hash('abc', 64)).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  test('GIVEN a whole image reference WHEN refused THEN the rule is spelled as a sentence', () => {
+    expect(() => VersionKey.of('myapp:v1')).toThrow('pass only the tag (the part after ":") in imageTag and the repository in image. An OCI tag is 1-128 characters');
+  });
+
+  test('GIVEN isDnsLabel WHEN asked THEN it accepts labels up to 63 characters only', () => {
+    expect(VersionKey.isDnsLabel('a'.repeat(63))).toBe(true);
+    expect(VersionKey.isDnsLabel('a'.repeat(64))).toBe(false);
+    expect(VersionKey.isDnsLabel('a-b')).toBe(true);
+    expect(VersionKey.isDnsLabel('-ab')).toBe(false);
+    expect(VersionKey.isDnsLabel('A')).toBe(false);
+  });
+
+  test('GIVEN a tag of 128 characters WHEN parsed THEN it is accepted; 129 is refused', () => {
+    expect(VersionKey.of('a'.repeat(128)).value).toHaveLength(128);
+    expect(() => VersionKey.of('a'.repeat(129))).toThrow('it is 129 characters long');
+  });
+});
