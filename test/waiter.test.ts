@@ -316,3 +316,19 @@ describe('waiter kinds', () => {
     }
   });
 });
+
+describe('waiter resources and limits', () => {
+  const SMALL = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
+
+  test.each([
+    ['kubectl', () => Waiter.kubectl()],
+    ['schemaCheck', () => Waiter.schemaCheck()],
+  ])('GIVEN Waiter.%s() WHEN synthesized THEN the init container has the small waiter resources, not the cdk8s-plus default of 1 CPU', (_name, waiter) => {
+    expect(initContainer(synthService({ waiter: waiter() })).resources).toEqual(SMALL);
+  });
+
+  test('GIVEN a timeout of exactly 1 s WHEN the waiter is made THEN it is accepted and passed as "1"', () => {
+    const m = synthService({ waiter: Waiter.kubectl({ timeout: Duration.seconds(1) }) });
+    expect(initContainer(m).command.slice(-1)).toEqual(['1']);
+  });
+});
