@@ -194,7 +194,7 @@ describe('Waiter.kubectl()', () => {
   });
 
   test('GIVEN a zero timeout WHEN the waiter is made THEN it is refused naming the prop and value', () => {
-    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s"');
+    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s": give a whole number of seconds of at least 1');
   });
 
   test('GIVEN a timeout of 1.5 s WHEN the waiter is made THEN it is refused naming the prop and value', () => {
@@ -269,7 +269,7 @@ describe('Waiter.schemaCheck()', () => {
   test('GIVEN a tool without a check (liquibase) WHEN synthesized THEN it is refused, naming the tool and the alternatives', () => {
     const make = () => synthService({ migration: { tool: MigrationTool.liquibase() }, waiter: Waiter.schemaCheck() });
 
-    expect(make).toThrow('migration tool "liquibase" has no command that fails while migrations are pending');
+    expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": migration tool "liquibase" has no command that fails while migrations are pending/);
     expect(make).toThrow(/Waiter\.kubectl\(\)/);
   });
 
@@ -277,6 +277,7 @@ describe('Waiter.schemaCheck()', () => {
     const make = () => synthService({ migration: { command: ['npm', 'run', 'migrate'] }, waiter: Waiter.schemaCheck() });
 
     expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": it needs migration\.tool/);
+    expect(make).toThrow(/MigrationTool\.custom\(\{ \.\.\., checkCommand: \[\.\.\.\] \}\), or use Waiter\.kubectl\(\)$/);
   });
 });
 
