@@ -77,6 +77,11 @@ export interface DeliverySpec {
    * stable name (the tag stays visible in labels and annotations) and no pile-up of old Jobs.
    */
   readonly versionedJobName: boolean;
+  /**
+   * Annotations for the post-rollout Job: a hook that runs after the release was applied (Helm
+   * `post-install,post-upgrade`, Argo CD `PostSync`), or the Job's own annotations (Flux, kubectl).
+   */
+  readonly postRolloutAnnotations: { [key: string]: string };
   /** Called with the migration Job once it exists, for synth-time checks. */
   readonly attach?: (job: IConstruct) => void;
 }
@@ -179,6 +184,7 @@ class FluxDelivery extends Delivery {
     return {
       versionedJobName: true,
       jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
+      postRolloutAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
     };
   }
 }
@@ -201,6 +207,7 @@ class ArgoCdDelivery extends Delivery {
     return {
       versionedJobName: false,
       jobAnnotations: annotations,
+      postRolloutAnnotations: { [ARGO_HOOK]: 'PostSync', [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation' },
       attach: check ? job => addHookInputCheck(job, {
         target: 'Delivery.argoCd()',
         hookKey: ARGO_HOOK,
@@ -232,6 +239,11 @@ class HelmDelivery extends Delivery {
         [HELM_HOOK_WEIGHT]: `${weight}`,
         [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
       },
+      postRolloutAnnotations: {
+        [HELM_HOOK]: 'post-install,post-upgrade',
+        [HELM_HOOK_WEIGHT]: `${weight}`,
+        [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
+      },
       attach: job => {
         // Every object lands in templates/: "{{" would be read as a Helm template.
         job.node.addValidation({ validate: () => templateErrors(job.node.scope ?? job) });
@@ -256,7 +268,7 @@ class HelmDelivery extends Delivery {
 class KubectlDelivery extends Delivery {
   public readonly kind = 'kubectl';
   public _bind(): DeliverySpec {
-    return { versionedJobName: true, jobAnnotations: {} };
+    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {} };
   }
 }
 

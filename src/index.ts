@@ -1,4 +1,5 @@
 export * from './migrated-service';
+export * from './post-rollout';
 export * from './migration-tool';
 export * from './waiter';
 export * from './delivery';

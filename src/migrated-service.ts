@@ -3,19 +3,20 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
-import { checkCommand, MigrationTool } from './migration-tool';
-import { checkId, hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
-import { VersionKey, isLabelValue } from './version-key';
-import { Waiter } from './waiter';
+import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
+import { MigrationTool } from './migration-tool';
+import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
+import { Fail, failFor, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
+import { fitName } from './version-key';
+import { Waiter, WaiterSpec } from './waiter';
 
-/** Longest service name: leaves room in every derived name (`<name>-migrate-<hash>` ≤ 63). */
-const MAX_NAME_LENGTH = 42;
-/** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
-export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
-/** Where kubectl and client libraries look for in-cluster credentials. */
-const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
-/** Lifetime of the waiter's projected token; the kubelet refreshes it before it expires. */
-const WAITER_TOKEN_SECONDS = 3600;
+export { IMAGE_TAG_ANNOTATION } from './props';
+
+/** The volume name of the waiter's writable /tmp in a gated workload (its own `tmp` may exist). */
+const GATE_TMP_VOLUME = 'migration-waiter-tmp';
+/** The migration Job's container: named in the Job's failure condition. */
+const MIGRATION_CONTAINER = 'migrate';
 
 /**
  * The migration Job.
@@ -53,6 +54,9 @@ export interface MigrationOptions extends RunAsOptions {
   /**
    * Retries before the Job fails. 0 fails fast: a failed migration is rarely fixed by re-running it.
    * Pods evicted by a node drain do not count (the Job's podFailurePolicy ignores DisruptionTarget).
+   * With 0, a podFailurePolicy `FailJob` rule fails the Job at once on a non-zero exit of the
+   * `migrate` container, with a condition message naming the container and the exit code; above 0
+   * that rule is left out, so the retries happen.
    *
    * @default 0
    */
@@ -80,9 +84,9 @@ export interface MigrationOptions extends RunAsOptions {
   readonly ttlAfterFinished?: Duration;
 
   /**
-   * Resources of the migration container.
+   * Resources of the migration container. Passing it replaces all of the defaults.
    *
-   * @default - cdk8s-plus defaults: cpu 1000m request / 1500m limit, memory 512Mi / 2048Mi
+   * @default - requests cpu 100m and memory 256Mi, limit memory 1024Mi, no CPU limit (docs/resources.md)
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -115,8 +119,9 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly migration: MigrationOptions;
 
   /**
-   * The service name: names the Deployment, ServiceAccount, Service and Job.
-   * A DNS-1035 label of at most 42 characters.
+   * The service name: names the Deployment, ServiceAccount and Service as it is, and starts the
+   * names of the Job (`<name>-migrate-<tag>`) and the Role. A DNS-1035 label of at most 63
+   * characters; a derived name that would pass 63 is cut and ends in a hash of what it stands for.
    *
    * @default - the construct id
    */
@@ -187,9 +192,9 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly args?: string[];
 
   /**
-   * Resources of the service container.
+   * Resources of the service container. Passing it replaces all of the defaults.
    *
-   * @default - cdk8s-plus defaults: cpu 1000m request / 1500m limit, memory 512Mi / 2048Mi
+   * @default - requests cpu 100m and memory 256Mi, limit memory 512Mi, no CPU limit (docs/resources.md)
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -251,6 +256,18 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly automountServiceAccountToken?: boolean;
 
   /**
+   * A second migration of the same tag that runs only after the Deployment and every workload
+   * gated with `gate()` fully rolled out to this tag (every replica updated and available, no pod
+   * of another tag left): the "contract" step of an expand/contract schema change. Delivered as a
+   * Helm `post-install,post-upgrade` hook, an Argo CD `PostSync` hook, or (Flux, kubectl) a Job
+   * whose init container waits for the rollout; the wait runs in every target. It never runs when
+   * the rollout does not complete. See docs/expand-contract.md.
+   *
+   * @default - no post-rollout migration
+   */
+  readonly postRollout?: PostRolloutOptions;
+
+  /**
    * How long a rollout may make no progress before the Deployment reports
    * `ProgressDeadlineExceeded`: this is how a migration that never completes shows up.
    *
@@ -291,329 +308,397 @@ export class MigratedService extends Construct {
   /** The full migration image reference. */
   public readonly migrationImage: string;
 
+  /** The post-rollout migration Job, when `postRollout` is set. */
+  public readonly postRolloutJob?: kplus.Job;
+  /** The name of the post-rollout Job (`<name>-post-<tag>`; `<name>-post` for hook targets). */
+  public readonly postRolloutJobName?: string;
+  /** The post-rollout Job's own ServiceAccount: its waiter reads workloads and pods, the service's pods must not. */
+  public readonly postRolloutServiceAccount?: kplus.ServiceAccount;
+  /** `get` on the service's Deployment and each gated Deployment, StatefulSet and DaemonSet; `list` on pods. */
+  public readonly postRolloutRole?: kplus.Role;
+  /** Binds `postRolloutRole` to `postRolloutServiceAccount`. */
+  public readonly postRolloutRoleBinding?: kplus.RoleBinding;
+
+  /** The validated, defaulted props. */
+  private readonly resolved: ResolvedProps;
+
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
-    const fail = (prop: string, value: unknown, fix: string): never => {
-      throw new MigratedServiceError(`${prop} of MigratedService "${this.node.path}"`, value, fix);
+    const r = this.resolved = resolveProps(this.node.path, id, props);
+    this.imageTag = r.key.value;
+    this.name = r.name;
+    this.jobName = r.jobName;
+    this.serviceImage = r.container.image;
+    this.migrationImage = r.migration.image;
+
+    // The Deployment's gate decides whether any RBAC is needed, so it is bound first.
+    const deploymentTmp = tmpVolume(this, 'DeploymentTmp');
+    const gate = this.bindWaiter(deploymentTmp);
+    const needsApi = gate.container !== undefined && gate.jobVerbs.length > 0;
+
+    // In YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment, Service.
+    this.serviceAccount = this.createServiceAccount();
+    if (needsApi) {
+      this.role = this.createWaiterRole();
+      this.roleBinding = this.createWaiterRoleBinding(this.role);
+    }
+    this.job = this.createMigrationJob();
+    if (this.role) {
+      this.role.allow(gate.jobVerbs, this.job);
+    }
+    r.delivery.attach?.(this.job);
+    this.deployment = this.createDeployment(deploymentTmp, gate);
+    markGated(this.deployment, r.path);
+    if (needsApi) {
+      mountWaiterToken(this.deployment, '/spec/template/spec', 0);
+    }
+    this.orderObjects();
+    if (r.container.port !== undefined) {
+      this.service = this.createService(r.container.port);
+    }
+    if (r.postRollout) {
+      // After the Deployment: ServiceAccount, Role, RoleBinding, Job.
+      this.postRolloutJobName = r.postRollout.jobName;
+      this.postRolloutServiceAccount = this.createPostRolloutServiceAccount(r.postRollout);
+      this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
+      this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
+      this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
+      [this.postRolloutServiceAccount, this.postRolloutRole, this.postRolloutRoleBinding, this.postRolloutJob]
+        .forEach(c => c.node.addDependency(this.deployment));
+    }
+  }
+
+  /**
+   * Hold another workload of this release until the migration of `imageTag` succeeded, as the
+   * service's own Deployment is held: a worker, a consumer, a StatefulSet, a Job, a CronJob's job
+   * template or a DaemonSet that talks to the same database.
+   *
+   * The workload's pods get the same waiter init container (first, before any init container of
+   * their own), with the same image, the same tag-keyed Job target and the restricted security
+   * context, plus pod-level `seccompProfile: RuntimeDefault` and the verbatim tag as a pod
+   * annotation (so a new tag always rolls them). When the waiter reads the Job it needs a token:
+   * the projected token is mounted into the init container only, and the pod keeps
+   * `automountServiceAccountToken` as it is. Whose token: a workload with its own ServiceAccount
+   * keeps it and that ServiceAccount becomes a subject of the waiter's RoleBinding (read access to
+   * the one Job, nothing more); a workload without one runs under the service's ServiceAccount,
+   * which has no other permission, rather than binding the namespace's `default` ServiceAccount.
+   *
+   * Bad input fails at once: a workload of another kind (a bare Pod), in another namespace, gated
+   * already (by this or another MigratedService), whose pods may run as root (runAsUser 0,
+   * runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
+   * `automountServiceAccountToken: true`. Containers added after `gate()` are checked at synth.
+   *
+   * @param workload a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
+   */
+  public gate(workload: kplus.AbstractPod): void {
+    const r = this.resolved;
+    const fail: Fail = failFor(r.path);
+    const path = workload?.node?.path ?? String(workload);
+    const kind = workload === undefined || workload === null ? undefined : gatedKind(workload);
+    if (!kind) {
+      fail('workload of gate()', path, 'only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be ' +
+        `gated${workload instanceof kplus.Pod ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);
+    }
+    const owner = gateOwner(workload);
+    if (owner !== undefined) {
+      fail('workload of gate()', path, owner === r.path
+        ? 'this MigratedService gates it already (its own Deployment is always gated); gate each workload once'
+        : `it is gated already by MigratedService "${owner}"; a workload can wait for one migration only: ` +
+          'gate it from the service whose database it uses');
+    }
+    const namespace = ApiObject.of(this.deployment).metadata.namespace;
+    const theirs = ApiObject.of(workload).metadata.namespace;
+    if (theirs !== namespace) {
+      fail('workload of gate()', path, `it is in namespace ${JSON.stringify(theirs ?? null)}, the service in ` +
+        `${JSON.stringify(namespace ?? null)}; the waiter reads the Job (and its Role binds) in one namespace: ` +
+        'create the workload in the same chart or namespace');
+    }
+    const rootProblem = (): string | undefined => {
+      const why = rootReason(podSpecOf(workload, kind.podSpecPath));
+      return why && `${why}; gated pods must pass the "restricted" Pod Security Standard: run as a non-root UID ` +
+        '(securityContext: { ensureNonRoot: true, user: 1000 }), never privileged';
     };
-    if (!props || typeof props !== 'object') {
-      fail('props', props, 'pass { image, imageTag, migration }');
+    // A workload without containers yet cannot be rendered; the check at synth covers it.
+    const problem = workload.containers.length > 0 ? rootProblem() : undefined;
+    if (problem) fail('workload of gate()', path, problem);
+
+    // The waiter reads the Job (there is a RoleBinding): whose token does it get?
+    const needsToken = this.roleBinding !== undefined;
+    if (needsToken && !workload.serviceAccount && workload.automountServiceAccountToken) {
+      fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
+        'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
+        'to the waiter\'s Role) or turn the token off');
     }
 
-    // --- the one key and the names derived from it ---
-    const key = VersionKey.of(props.imageTag, `imageTag of MigratedService "${this.node.path}"`);
-    this.imageTag = key.value;
-    this.name = props.name ?? id;
-    checkName(this.name, props.name === undefined, fail);
-    checkRepository('image', props.image, fail);
-    if (props.migration === undefined || props.migration === null || typeof props.migration !== 'object') {
-      fail('migration', props.migration, 'pass migration: { tool: MigrationTool.prisma() } or { command: [...] }');
+    // Valid: from here on the workload is changed.
+    markGated(workload, r.path);
+    workload.node.addValidation({
+      validate: () => {
+        const later = rootProblem();
+        return later ? [new MigratedServiceError(`workload of gate() of MigratedService "${r.path}"`, path, later).message] : [];
+      },
+    });
+    workload.podMetadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
+    hardenPod(workload, kind.podSpecPath);
+    if (this.postRolloutJob && kind.rollsOut) {
+      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.kind);
     }
-    const migration = props.migration;
-    if (migration.image !== undefined) {
-      checkRepository('migration.image', migration.image, fail);
-      if (key.isDigest && migration.image !== props.image) {
-        fail('migration.image', migration.image, `imageTag is a digest (${key.value}), which names one image in one ` +
-          'repository, so a separate migration image cannot share it; tag both images with one tag instead, ' +
-          'or run the migration from the service image (drop migration.image)');
+    const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
+    const spec = this.bindWaiter(tmp);
+    if (!spec.container) return; // Waiter.none(): nothing to wait for
+    if (needsToken) {
+      if (workload.serviceAccount) {
+        this.roleBinding!.addSubjects(workload.serviceAccount);
+      } else {
+        ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${kind.podSpecPath}/serviceAccountName`, this.serviceAccount.name));
       }
     }
-    this.serviceImage = key.imageFor(props.image);
-    this.migrationImage = key.imageFor(migration.image ?? props.image);
-
-    const delivery = (props.delivery ?? Delivery.flux())._bind();
-    const waiter = props.waiter ?? Waiter.k8sWaitFor();
-    this.jobName = delivery.versionedJobName ? key.nameWithPrefix(`${this.name}-migrate`) : `${this.name}-migrate`;
-
-    // --- validation of the rest, before anything is created ---
-    const command = migration.command ?? migration.tool?.command;
-    if (command === undefined) {
-      fail('migration', '{ no tool, no command }',
-        'set migration.tool (e.g. MigrationTool.prisma()) or migration.command (e.g. ["npm", "run", "migrate"])');
+    workload.addVolume(tmp);
+    const index = workload.initContainers.length;
+    workload.addInitContainer(spec.container);
+    if (index > 0) {
+      // First: the workload's own init containers may already need the new schema.
+      ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
     }
-    checkCommand(`migration.command of MigratedService "${this.node.path}"`, command);
-    if (migration.args !== undefined) checkStrings('migration.args', migration.args, fail);
-    if (props.command !== undefined) checkCommand(`command of MigratedService "${this.node.path}"`, props.command);
-    if (props.args !== undefined) checkStrings('args', props.args, fail);
-    checkInt('replicas', props.replicas, 0, 1000, fail);
-    checkInt('port', props.port, 1, 65535, fail);
-    checkInt('migration.backoffLimit', migration.backoffLimit, 0, 100, fail);
-    checkId('runAsUser', props.runAsUser, fail);
-    checkId('runAsGroup', props.runAsGroup, fail);
-    checkId('migration.runAsUser', migration.runAsUser, fail);
-    checkId('migration.runAsGroup', migration.runAsGroup, fail);
-    checkId('fsGroup', props.fsGroup, fail);
-    checkLabels(props.labels, fail);
-    checkEnvNames(props.envVariables, fail);
-    checkDuration('migration.activeDeadline', migration.activeDeadline, fail);
-    checkDuration('migration.ttlAfterFinished', migration.ttlAfterFinished, fail);
-    checkDuration('progressDeadline', props.progressDeadline, fail);
-    if (props.serviceType !== undefined && props.port === undefined) {
-      fail('serviceType', props.serviceType.toString(), 'a Service is only created when port is set; set port or drop serviceType');
+    if (needsToken) {
+      mountWaiterToken(workload, kind.podSpecPath, 0);
     }
-    if (migration.ttlAfterFinished !== undefined && (waiter.kind === 'k8s-wait-for' || waiter.kind === 'kubectl')) {
-      fail('migration.ttlAfterFinished', `${migration.ttlAfterFinished.toSeconds()}s`,
-        `the ${waiter.kind} waiter reads the Job, so pods started after the TTL deleted it never start ` +
-        '(and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
-        '(pruning removes old Jobs) or use waiter: Waiter.schemaCheck()');
-    }
+  }
 
-    const labels: { [key: string]: string } = {
-      'app.kubernetes.io/name': this.name,
-      'app.kubernetes.io/version': key.labelValue,
-      'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
-      ...props.labels,
-    };
-    const annotations = { [IMAGE_TAG_ANNOTATION]: key.value };
-    const envFrom = props.envFrom ?? [];
-    const envVariables = props.envVariables ?? {};
-    const migrationRunAs: RunAsOptions = {
-      runAsUser: migration.runAsUser ?? props.runAsUser,
-      runAsGroup: migration.runAsGroup ?? props.runAsGroup,
-    };
-    const migrationHome = migration.writableHome ?? migration.tool?.needsWritableHome ?? false;
-    const tmpMount = (volume: kplus.Volume): kplus.VolumeMount => ({ path: TMP_PATH, volume });
+  /** The waiter's init container for a pod whose writable /tmp is `tmp`. */
+  private bindWaiter(tmp: kplus.Volume): WaiterSpec {
+    const r = this.resolved;
+    return r.waiter._bind({
+      jobName: r.jobName,
+      migrationImage: r.migration.image,
+      tool: r.migration.tool,
+      envFrom: r.envFrom,
+      envVariables: r.envVariables,
+      migrationRunAs: r.migration.runAs,
+      migrationHome: r.migration.writableHome,
+      tmpMount: tmpMount(tmp),
+    });
+  }
 
-    // --- RBAC first: ServiceAccount, Role, RoleBinding come before the Job and the Deployment ---
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels },
+  /** The service's ServiceAccount; the pod gets no token from it (the waiter mounts its own). */
+  private createServiceAccount(): kplus.ServiceAccount {
+    return new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels: this.resolved.labels },
       automountToken: false,
     });
-    const deploymentTmp = tmpVolume(this, 'DeploymentTmp');
-    const waiterSpec = waiter._bind({
-      jobName: this.jobName,
-      migrationImage: this.migrationImage,
-      tool: migration.tool,
-      envFrom,
-      envVariables,
-      migrationRunAs,
-      migrationHome,
-      tmpMount: tmpMount(deploymentTmp),
-    });
-    const needsApi = waiterSpec.container !== undefined && waiterSpec.jobVerbs.length > 0;
-    if (needsApi) {
-      this.role = new kplus.Role(this, 'Role', {
-        metadata: { name: `${this.name}-migration-waiter`, labels },
-      });
-      this.roleBinding = new kplus.RoleBinding(this, 'RoleBinding', {
-        metadata: { name: `${this.name}-migration-waiter`, labels },
-        role: this.role,
-      });
-      this.roleBinding.addSubjects(this.serviceAccount);
-    }
+  }
 
-    // --- the migration Job ---
-    const jobTmp = tmpVolume(this, 'JobTmp');
-    const jobEnv: { [name: string]: kplus.EnvValue } = { ...envVariables };
-    if (migrationHome) jobEnv.HOME = kplus.EnvValue.fromValue(TMP_PATH);
-    this.job = new kplus.Job(this, 'Job', {
+  /** The waiter's Role; its one rule (the verbs the waiter needs on the one Job) follows the Job. */
+  private createWaiterRole(): kplus.Role {
+    return new kplus.Role(this, 'Role', {
+      metadata: { name: this.waiterRbacName, labels: this.resolved.labels },
+    });
+  }
+
+  private createWaiterRoleBinding(role: kplus.Role): kplus.RoleBinding {
+    const binding = new kplus.RoleBinding(this, 'RoleBinding', {
+      metadata: { name: this.waiterRbacName, labels: this.resolved.labels },
+      role,
+    });
+    binding.addSubjects(this.serviceAccount);
+    return binding;
+  }
+
+  private get waiterRbacName(): string {
+    return fitName(`${this.name}-migration-waiter`);
+  }
+
+  /** The migration Job of this tag: runs once, fails fast, survives a node drain. */
+  private createMigrationJob(): kplus.Job {
+    const r = this.resolved;
+    const m = r.migration;
+    const labels = { ...r.labels, 'app.kubernetes.io/component': 'migration' };
+    const tmp = tmpVolume(this, 'JobTmp');
+    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
+    if (m.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const job = new kplus.Job(this, 'Job', {
       metadata: {
-        name: this.jobName,
-        labels: { ...labels, 'app.kubernetes.io/component': 'migration' },
-        annotations: { ...annotations, ...delivery.jobAnnotations },
+        name: r.jobName,
+        labels,
+        annotations: { ...r.annotations, ...r.delivery.jobAnnotations },
       },
-      podMetadata: { labels: { ...labels, 'app.kubernetes.io/component': 'migration' }, annotations },
-      backoffLimit: migration.backoffLimit ?? 0,
-      activeDeadline: migration.activeDeadline,
-      ttlAfterFinished: migration.ttlAfterFinished,
+      podMetadata: { labels, annotations: r.annotations },
+      backoffLimit: m.backoffLimit,
+      activeDeadline: m.activeDeadline,
+      ttlAfterFinished: m.ttlAfterFinished,
       restartPolicy: kplus.RestartPolicy.NEVER,
       automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, fsGroup: props.fsGroup },
-      dockerRegistryAuth: props.imagePullSecret,
-      volumes: [jobTmp],
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
       containers: [{
-        name: 'migrate',
-        image: this.migrationImage,
+        name: MIGRATION_CONTAINER,
+        image: m.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command,
-        args: migration.args,
-        envFrom,
-        envVariables: jobEnv,
-        resources: migration.resources,
-        volumeMounts: [tmpMount(jobTmp)],
-        securityContext: restrictedContainerSecurity(migrationRunAs),
+        command: m.command,
+        args: m.args,
+        envFrom: r.envFrom,
+        envVariables: env,
+        resources: m.resources,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(m.runAs),
       }],
     });
-    hardenPod(this.job);
-    // A drained node must not fail the migration for good (backoffLimit 0 would).
-    ApiObject.of(this.job).addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
-      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
-    }));
-    if (this.role) {
-      this.role.allow(waiterSpec.jobVerbs, this.job);
-    }
-    delivery.attach?.(this.job);
+    hardenPod(job);
+    sayWhyOnFailure(job, MIGRATION_CONTAINER, m.backoffLimit);
+    return job;
+  }
 
-    // --- the Deployment, gated by the waiter ---
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata: { name: this.name, labels, annotations },
-      podMetadata: { labels, annotations },
-      replicas: props.replicas ?? 2,
-      progressDeadline: props.progressDeadline ?? defaultProgressDeadline(migration.activeDeadline),
+  /** The service Deployment, gated by the waiter's init container. */
+  private createDeployment(tmp: kplus.Volume, gate: WaiterSpec): kplus.Deployment {
+    const r = this.resolved;
+    const c = r.container;
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: this.name, labels: r.labels, annotations: r.annotations },
+      podMetadata: { labels: r.labels, annotations: r.annotations },
+      replicas: r.replicas,
+      progressDeadline: r.progressDeadline,
       serviceAccount: this.serviceAccount,
-      automountServiceAccountToken: props.automountServiceAccountToken ?? false,
-      securityContext: { ensureNonRoot: true, fsGroup: props.fsGroup },
-      dockerRegistryAuth: props.imagePullSecret,
-      volumes: [deploymentTmp],
-      initContainers: waiterSpec.container ? [waiterSpec.container] : [],
+      automountServiceAccountToken: r.automountServiceAccountToken,
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
+      initContainers: gate.container ? [gate.container] : [],
       containers: [{
         name: 'app',
-        image: this.serviceImage,
+        image: c.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: props.command,
-        args: props.args,
-        portNumber: props.port,
-        envFrom,
-        envVariables,
-        resources: props.resources,
-        readiness: props.readiness,
-        liveness: props.liveness,
-        startup: props.startup,
-        volumeMounts: [tmpMount(deploymentTmp)],
-        securityContext: restrictedContainerSecurity(
-          { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
-          props.readOnlyRootFilesystem ?? true),
+        command: c.command,
+        args: c.args,
+        portNumber: c.port,
+        envFrom: r.envFrom,
+        envVariables: r.envVariables,
+        resources: c.resources,
+        readiness: c.readiness,
+        liveness: c.liveness,
+        startup: c.startup,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(c.runAs, c.readOnlyRootFilesystem),
       }],
     });
-    hardenPod(this.deployment);
-    if (needsApi) {
-      mountWaiterToken(this.deployment);
-    }
-    // YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies).
+    hardenPod(deployment);
+    return deployment;
+  }
+
+  /** The post-rollout Job's own ServiceAccount: the service's pods get none of its read access. */
+  private createPostRolloutServiceAccount(p: ResolvedPostRollout): kplus.ServiceAccount {
+    return new kplus.ServiceAccount(this, 'PostRolloutServiceAccount', {
+      metadata: { name: p.rbacName, labels: this.resolved.labels },
+      automountToken: false,
+    });
+  }
+
+  /**
+   * What the rollout wait reads: each rolling workload by name, and the pod list of the namespace
+   * (a label selector cannot be limited by name) to see that no pod of another tag is left.
+   */
+  private createPostRolloutRole(p: ResolvedPostRollout): kplus.Role {
+    const role = new kplus.Role(this, 'PostRolloutRole', { metadata: { name: p.rbacName, labels: this.resolved.labels } });
+    role.allow(['get'], this.deployment);
+    role.allow(['list'], kplus.ApiResource.PODS);
+    return role;
+  }
+
+  private createPostRolloutRoleBinding(p: ResolvedPostRollout, role: kplus.Role): kplus.RoleBinding {
+    const binding = new kplus.RoleBinding(this, 'PostRolloutRoleBinding', {
+      metadata: { name: p.rbacName, labels: this.resolved.labels },
+      role,
+    });
+    binding.addSubjects(this.postRolloutServiceAccount!);
+    return binding;
+  }
+
+  /** The post-rollout Job: waits for the rollout of this tag, then runs the contract migration. */
+  private createPostRolloutJob(p: ResolvedPostRollout): kplus.Job {
+    const r = this.resolved;
+    const labels = { ...r.labels, 'app.kubernetes.io/component': 'post-rollout-migration' };
+    const tmp = tmpVolume(this, 'PostRolloutTmp');
+    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
+    if (p.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const job = new kplus.Job(this, 'PostRolloutJob', {
+      metadata: {
+        name: p.jobName,
+        labels,
+        annotations: { ...r.annotations, ...r.delivery.postRolloutAnnotations },
+      },
+      podMetadata: { labels, annotations: r.annotations },
+      backoffLimit: p.backoffLimit,
+      activeDeadline: p.activeDeadline,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      serviceAccount: this.postRolloutServiceAccount,
+      automountServiceAccountToken: false,
+      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
+      dockerRegistryAuth: r.imagePullSecret,
+      volumes: [tmp],
+      initContainers: [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
+        `deployment/${this.name}`, tmpMount(tmp))],
+      containers: [{
+        name: MIGRATION_CONTAINER,
+        image: p.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: p.command,
+        args: p.args,
+        envFrom: r.envFrom,
+        envVariables: env,
+        resources: p.resources,
+        volumeMounts: [tmpMount(tmp)],
+        securityContext: restrictedContainerSecurity(p.runAs),
+      }],
+    });
+    hardenPod(job);
+    sayWhyOnFailure(job, MIGRATION_CONTAINER, p.backoffLimit);
+    mountWaiterToken(job, '/spec/template/spec', 0);
+    return job;
+  }
+
+  /** YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies). */
+  private orderObjects(): void {
     const before = [this.serviceAccount, this.role, this.roleBinding, this.job]
       .filter((c): c is NonNullable<typeof c> => c !== undefined);
     before.slice(1).forEach((c, i) => c.node.addDependency(before[i]));
     this.deployment.node.addDependency(this.job);
+  }
 
-    if (props.port !== undefined) {
-      this.service = this.deployment.exposeViaService({
-        name: this.name,
-        serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
-        ports: [{ port: props.port, targetPort: props.port, name: 'http' }],
-      });
-      this.service.metadata.addAnnotation(IMAGE_TAG_ANNOTATION, key.value);
-      for (const [k, v] of Object.entries(labels)) this.service.metadata.addLabel(k, v);
-    }
+  private createService(port: number): kplus.Service {
+    const r = this.resolved;
+    const service = this.deployment.exposeViaService({
+      name: this.name,
+      serviceType: r.serviceType,
+      ports: [{ port, targetPort: port, name: 'http' }],
+    });
+    service.metadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
+    for (const [k, v] of Object.entries(r.labels)) service.metadata.addLabel(k, v);
+    return service;
   }
 }
 
 /**
- * Give the waiter init container (and only it) credentials for the API server: a projected
- * service-account token, the cluster CA and the namespace, where kubectl looks for them. The pod
- * itself keeps `automountServiceAccountToken: false`. cdk8s-plus-28 has no projected volumes,
- * hence the patches (keys in the generated TypeScript spelling: `downwardApi`).
+ * A failed migration says why where people look first. The container keeps the end of its log as
+ * its termination message (`FallbackToLogsOnError`: shown by `kubectl describe pod` and in the
+ * pod status, after the pod's logs are gone). The podFailurePolicy ignores pods killed by a node
+ * drain (`DisruptionTarget`), so backoffLimit 0 does not fail the migration for good; and, when no
+ * retries were asked for, fails the Job at once on a non-zero exit of `container`, with a condition
+ * message that names the container and the exit code (reason `PodFailurePolicy`). With
+ * `backoffLimit` above 0 that rule would cancel the retries, so it is left out.
+ *
+ * cdk8s-plus-28 has neither field: patches, in the generated TypeScript spelling.
  */
-function mountWaiterToken(deployment: kplus.Deployment): void {
-  const volumeName = 'waiter-api-access';
-  ApiObject.of(deployment).addJsonPatch(
-    JsonPatch.add('/spec/template/spec/volumes/-', {
-      name: volumeName,
-      projected: {
-        defaultMode: 0o444,
-        sources: [
-          { serviceAccountToken: { path: 'token', expirationSeconds: WAITER_TOKEN_SECONDS } },
-          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardApi: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-        ],
-      },
-    }),
-    JsonPatch.add('/spec/template/spec/initContainers/0/volumeMounts/-', {
-      name: volumeName, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true,
-    }),
+function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number): void {
+  const rules: object[] = [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }];
+  if (backoffLimit === 0) {
+    rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] } });
+  }
+  ApiObject.of(job).addJsonPatch(
+    JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'),
+    JsonPatch.add('/spec/podFailurePolicy', { rules }),
   );
 }
 
-function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration {
-  const floor = 600;
-  const seconds = activeDeadline ? Math.max(floor, activeDeadline.toSeconds() + 300) : floor;
-  return Duration.seconds(seconds);
-}
-
-type Fail = (prop: string, value: unknown, fix: string) => never;
-
-/** Service names must be DNS-1035 labels (a Service name must start with a letter). */
-function checkName(name: string, fromId: boolean, fail: Fail): void {
-  const prop = fromId ? 'name (taken from the construct id)' : 'name';
-  const suggestion = String(name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '')
-    .slice(0, MAX_NAME_LENGTH).replace(/-+$/, '');
-  const fix = fromId ? ` Pass name: "${suggestion || 'myapp'}" or change the id.` : '';
-  if (typeof name !== 'string' || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
-    fail(prop, name, `it must be lowercase letters, digits and "-", start with a letter and end with a letter or digit (a DNS-1035 label).${fix}`);
-  }
-  if (name.length > MAX_NAME_LENGTH) {
-    fail(prop, name, `it is ${name.length} characters; at most ${MAX_NAME_LENGTH} leave room for the derived names ` +
-      `("<name>-migrate-<tag>" must fit in 63).${fix}`);
-  }
-}
-
-/** A repository reference without tag or digest: `[host[:port]/]path`, lowercase path components. */
-const REPOSITORY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-
-function checkRepository(prop: string, image: unknown, fail: Fail): void {
-  if (typeof image !== 'string' || image.trim() === '') {
-    fail(prop, image, 'pass the image repository without a tag, e.g. "registry.example.com/myapp"');
-  }
-  const value = image as string;
-  const lastSegment = value.slice(value.lastIndexOf('/') + 1);
-  if (value.includes('@')) {
-    fail(prop, value, `it contains a digest; pass the repository "${value.split('@')[0]}" and put the digest in imageTag`);
-  }
-  if (lastSegment.includes(':')) {
-    const [repo, tag] = [value.slice(0, value.lastIndexOf(':')), value.slice(value.lastIndexOf(':') + 1)];
-    fail(prop, value, `it contains a tag; pass the repository "${repo}" and the tag "${tag}" as imageTag`);
-  }
-  if (value.length > 255 || !REPOSITORY.test(value)) {
-    fail(prop, value, 'it is not a valid image repository: [host[:port]/]path with lowercase path components of ' +
-      '[a-z0-9] separated by ".", "_", "__" or "-", e.g. "registry.example.com/team/myapp"');
-  }
-}
-
-function checkStrings(prop: string, value: unknown, fail: Fail): void {
-  if (!Array.isArray(value) || value.some(v => typeof v !== 'string')) {
-    fail(prop, value, 'pass a list of strings, e.g. ["--verbose"]');
-  }
-}
-
-function checkInt(prop: string, value: number | undefined, min: number, max: number, fail: Fail): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    fail(prop, value, `it must be a whole number from ${min} to ${max}`);
-  }
-}
-
-function checkDuration(prop: string, value: Duration | undefined, fail: Fail): void {
-  if (value === undefined) return;
-  const seconds = value.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds < 1) {
-    fail(prop, `${seconds}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
-  }
-}
-
-/** Kubernetes accepts env var names of this shape (a C identifier plus "-" and "."). */
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-
-function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (!ENV_NAME.test(name)) {
-      fail('envVariables key', name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
-    }
-  }
-}
-
-const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-function checkLabels(labels: { [key: string]: string } | undefined, fail: Fail): void {
-  for (const [k, v] of Object.entries(labels ?? {})) {
-    const prefix = k.includes('/') ? k.slice(0, k.indexOf('/')) : '';
-    if (!LABEL_KEY.test(k) || prefix.length > 253) {
-      fail('labels key', k, 'a label key is an optional DNS prefix and "/" and a name of at most 63 characters ' +
-        '([A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]), e.g. "team" or "example.com/team"');
-    }
-    if (typeof v !== 'string' || !isLabelValue(v)) {
-      fail(`labels["${k}"]`, v, 'a label value is at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric');
-    }
-    if (k === 'app.kubernetes.io/name' || k === 'app.kubernetes.io/version') {
-      fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
-    }
-  }
+function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
+  return { path: TMP_PATH, volume };
 }

@@ -56,6 +56,21 @@ export interface GooseOptions extends MigrationDirOptions {
   readonly driver?: string;
 }
 
+/** Options for Alembic. */
+export interface AlembicOptions {
+  /**
+   * Whether the migration image's Alembic has `alembic current --check-heads`, which Alembic
+   * added in 1.17.1. Older Alembic rejects the flag (`alembic: error: unrecognized arguments:
+   * --check-heads`, exit 2), so the check would fail forever and no pod would start. Set `false`
+   * for Alembic < 1.17.1 (Debian 12 ships 1.8.1): the check then runs Alembic's
+   * own "is the database at head" recipe with `python -c`, through your `env.py` (any Alembic
+   * ≥ 1.0; needs `python` on PATH, as python images have).
+   *
+   * @default true
+   */
+  readonly checkHeadsFlag?: boolean;
+}
+
 /** Options for TypeORM. */
 export interface TypeOrmOptions {
   /**
@@ -75,16 +90,24 @@ export interface TypeOrmOptions {
  * the base you build that image from, with your migrations inside: see docs/migration-tools.md.
  */
 export class MigrationTool {
-  /** Prisma: `npx prisma migrate deploy`; check `npx prisma migrate status`. Runs in the app image. */
+  /**
+   * Prisma: `npx prisma migrate deploy`; check `npx prisma migrate status`, which exits 1 while migrations
+   * are pending from Prisma 4.3.0 on. Runs in the app image, which must hold the Prisma CLI and its engines.
+   */
   public static prisma(): MigrationTool {
     return new MigrationTool('prisma', ['npx', 'prisma', 'migrate', 'deploy'],
       ['npx', 'prisma', 'migrate', 'status'], true, undefined);
   }
 
-  /** Alembic: `alembic upgrade head`; check `alembic current --check-heads` (Alembic ≥ 1.17.1). */
-  public static alembic(): MigrationTool {
-    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'],
-      ['alembic', 'current', '--check-heads'], false, undefined);
+  /**
+   * Alembic: `alembic upgrade head`; check `alembic current --check-heads`, which needs
+   * Alembic ≥ 1.17.1. For older Alembic pass `{ checkHeadsFlag: false }`.
+   */
+  public static alembic(options: AlembicOptions = {}): MigrationTool {
+    const check = (options.checkHeadsFlag ?? true)
+      ? ['alembic', 'current', '--check-heads']
+      : ['python', '-c', ALEMBIC_AT_HEAD];
+    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'], check, false, undefined);
   }
 
   /** Flyway: `flyway migrate`; check `flyway validate` (fails on pending migrations). Base image `flyway/flyway`. */
@@ -135,7 +158,10 @@ export class MigrationTool {
       false, 'ghcr.io/amacneil/dbmate');
   }
 
-  /** Django: `python manage.py migrate --noinput`; check `python manage.py migrate --check`. */
+  /**
+   * Django: `python manage.py migrate --noinput`; check `python manage.py migrate --check` (Django ≥ 3.1).
+   * Runs `python`, as python images name it.
+   */
   public static django(): MigrationTool {
     return new MigrationTool('django', ['python', 'manage.py', 'migrate', '--noinput'],
       ['python', 'manage.py', 'migrate', '--check'], false, undefined);
@@ -164,7 +190,7 @@ export class MigrationTool {
     return new MigrationTool('sequelize', ['npx', 'sequelize-cli', 'db:migrate'], undefined, true, undefined);
   }
 
-  /** sqitch: `sqitch deploy`. No check (status only prints). Base image `sqitch/sqitch`. */
+  /** sqitch: `sqitch deploy`. No check (`sqitch status` exits 0 with changes pending). Base image `sqitch/sqitch`. */
   public static sqitch(): MigrationTool {
     return new MigrationTool('sqitch', ['sqitch', 'deploy'], undefined, false, 'sqitch/sqitch');
   }
@@ -203,6 +229,30 @@ export class MigrationTool {
     this.stockImage = stockImage;
   }
 }
+
+/**
+ * Alembic's cookbook check "is the database at head", for Alembic < 1.17.1: runs the project's
+ * env.py the way `alembic current` does (same config file: `ALEMBIC_CONFIG` or alembic.ini) and
+ * exits 1 with a message unless the database's revisions are exactly the script heads. No `$` in
+ * it: Kubernetes would expand `$(...)`.
+ */
+const ALEMBIC_AT_HEAD = [
+  'import os, sys',
+  'from alembic.config import Config',
+  'from alembic.runtime.environment import EnvironmentContext',
+  'from alembic.script import ScriptDirectory',
+  "config = Config(os.environ.get('ALEMBIC_CONFIG', 'alembic.ini'))",
+  'script = ScriptDirectory.from_config(config)',
+  'found = []',
+  'def at_head(rev, context):',
+  '    found.append(set(context.get_current_heads()))',
+  '    return []',
+  'with EnvironmentContext(config, script, fn=at_head, dont_mutate=True):',
+  '    script.run_env()',
+  'heads = set(script.get_heads())',
+  "sys.exit(0 if found == [heads] else 'alembic: the database is not at head: current %s, heads %s' % (",
+  '    sorted(found[0]) if found else [], sorted(heads)))',
+].join('\n');
 
 /** A string option of a preset: the fallback when unset; an empty one is refused (it would pass an empty argument). */
 function option(tool: string, prop: string, value: string | undefined, fallback: string): string {

@@ -67,13 +67,14 @@ const POD_SPEC_PATH = '/spec/template/spec';
 /**
  * Pod-level hardening cdk8s-plus-28 cannot express: `seccompProfile: RuntimeDefault` on the pod.
  * The restricted standard accepts it on every container instead, but setting it on the pod also
- * covers containers added later through escape hatches.
+ * covers containers added later through escape hatches. `podSpecPath` is where the kind keeps its
+ * pod spec (a CronJob: `/spec/jobTemplate/spec/template/spec`).
  *
  * @internal
  */
-export function hardenPod(workload: Construct): void {
+export function hardenPod(workload: Construct, podSpecPath: string = POD_SPEC_PATH): void {
   ApiObject.of(workload).addJsonPatch(
-    JsonPatch.add(`${POD_SPEC_PATH}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }),
+    JsonPatch.add(`${podSpecPath}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }),
   );
 }
 
@@ -83,8 +84,8 @@ export function hardenPod(workload: Construct): void {
  *
  * @internal
  */
-export function tmpVolume(scope: Construct, id: string): kplus.Volume {
-  return kplus.Volume.fromEmptyDir(scope, id, 'tmp', { sizeLimit: Size.mebibytes(256) });
+export function tmpVolume(scope: Construct, id: string, name: string = 'tmp'): kplus.Volume {
+  return kplus.Volume.fromEmptyDir(scope, id, name, { sizeLimit: Size.mebibytes(256) });
 }
 
 /** Where the writable emptyDir is mounted; also HOME for tools that need one. */

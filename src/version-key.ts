@@ -14,6 +14,11 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 export const MAX_LABEL_LENGTH = 63;
 /** Hex characters of the tag hash appended to a name that had to be changed or cut. */
 export const HASH_LENGTH = 10;
+/**
+ * Fewest tag characters worth keeping readable in a cut name. With less room the prefix itself is
+ * cut and hashed together with the tag (only service names longer than 42 characters get there).
+ */
+const MIN_READABLE_TAG = 1;
 
 /**
  * The one key of a release: an image tag or digest, and everything derived from it.
@@ -76,20 +81,27 @@ export class VersionKey {
   }
 
   /**
-   * A DNS-1123 label `<prefix>-<tag>` of at most 63 characters that is distinct for distinct tags.
+   * A DNS-1123 label `<prefix>-<tag>` of at most 63 characters that is distinct for distinct
+   * prefixes and tags.
    *
-   * When the tag is already a valid label fragment it is used as is. Otherwise (uppercase, `_`, `.`,
-   * a digest, or too long) it is lowercased, every other character becomes `-`, it is cut to fit,
-   * and a hash of the full tag is appended, so `v1.2` and `v1-2` still give different names.
+   * When the tag is already a valid label fragment and the name fits, it is used as is. Otherwise
+   * (uppercase, `_`, `.`, a digest, or too long) the tag is lowercased, every other character
+   * becomes `-`, it is cut to fit and a hash of the full tag is appended, so `v1.2` and `v1-2` still
+   * give different names. When even the prefix leaves no room (a long service name), the prefix is
+   * cut too and the hash covers the prefix and the tag, so two long names that share their first
+   * characters never share a name.
    */
   public nameWithPrefix(prefix: string): string {
     const verbatim = `${prefix}-${this.value}`;
     if (DNS_1123_LABEL.test(this.value) && verbatim.length <= MAX_LABEL_LENGTH) {
       return verbatim;
     }
+    const room = MAX_LABEL_LENGTH - prefix.length - HASH_LENGTH - 2;
+    if (room < MIN_READABLE_TAG) {
+      return fitName(verbatim, `${prefix}\n${this.value}`);
+    }
     const hash = VersionKey.hash(this.value);
-    const room = MAX_LABEL_LENGTH - prefix.length - hash.length - 2;
-    const readable = sanitize(this.value).slice(0, Math.max(room, 0)).replace(/-+$/, '');
+    const readable = sanitize(this.value).slice(0, room).replace(/-+$/, '');
     return readable ? `${prefix}-${readable}-${hash}` : `${prefix}-${hash}`;
   }
 
@@ -133,6 +145,22 @@ function describeBadTag(tag: string): string {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * `name` itself when it is at most 63 characters; otherwise its first characters, a `-` and a hash
+ * of `hashInput` (default: the whole name), 63 characters in all. For names derived from a DNS-1123
+ * label (`<service>-migration-waiter`), so the result is a DNS-1123 label too.
+ *
+ * @internal
+ */
+export function fitName(name: string, hashInput: string = name): string {
+  if (name.length <= MAX_LABEL_LENGTH) {
+    return name;
+  }
+  const hash = VersionKey.hash(hashInput);
+  const head = name.slice(0, MAX_LABEL_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
+  return `${head}-${hash}`;
 }
 
 /** Whether a string is a valid Kubernetes label value. */

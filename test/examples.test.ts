@@ -5,6 +5,7 @@
 import { execFileSync } from 'child_process';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import * as batchV1 from 'kubernetes-models/batch/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { all, Manifest, one, validateSchemas } from './support/k8s';
 
@@ -53,6 +54,24 @@ describe('examples (cdk8s synth in each directory)', () => {
     validateSchemas(m);
     expect(one(m, 'Deployment').spec.template.spec.containers[0].image).toBe('registry.example.com/myapp:v1.2286938253.0');
     expect(annotationsWithPrefix(one(m, 'Job'), 'kustomize.toolkit.fluxcd.io/')).toEqual(['kustomize.toolkit.fluxcd.io/force']);
+  }, SYNTH_TIMEOUT);
+
+  test('worker: web, a gated worker and a gated CronJob wait for one migration; the contract Job waits for the rollout', () => {
+    expectSynth('worker', TAG);
+    const m = manifestsIn(join(EXAMPLES, 'worker', 'dist'));
+    validateSchemas(m.filter(o => o.kind !== 'CronJob'));
+    expect(() => new batchV1.CronJob(one(m, 'CronJob') as any).validate()).not.toThrow();
+    const jobs = all(m, 'Job');
+    const migrate = jobs.find(j => j.metadata.labels['app.kubernetes.io/component'] === 'migration')!;
+    const post = jobs.find(j => j.metadata.labels['app.kubernetes.io/component'] === 'post-rollout-migration')!;
+    expect(migrate.metadata.name).toMatch(/^myapp-migrate-v2-5-0-rc-1-[0-9a-f]{10}$/);
+    expect(post.metadata.name).toMatch(/^myapp-post-v2-5-0-rc-1-[0-9a-f]{10}$/);
+    const waiters = [
+      ...all(m, 'Deployment').map(d => d.spec.template.spec),
+      one(m, 'CronJob').spec.jobTemplate.spec.template.spec,
+    ].map(spec => spec.initContainers[0].args);
+    expect(waiters).toEqual([['job-wr', migrate.metadata.name], ['job-wr', migrate.metadata.name], ['job-wr', migrate.metadata.name]]);
+    expect(post.spec.template.spec.initContainers[0].command.slice(4)).toEqual([TAG, '1800', 'deployment/myapp', 'deployment/myapp-worker']);
   }, SYNTH_TIMEOUT);
 
   test('flux: IMAGE_TAG keys both images and the versioned Job; only the Job is annotated', () => {

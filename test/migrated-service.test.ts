@@ -86,12 +86,52 @@ describe('invariant 1: one tag keys everything', () => {
 });
 
 describe('invariant 2: names and determinism', () => {
-  test('every emitted name is a DNS-1123 label of at most 63 characters, even for a 128-character tag and a 42-character name', () => {
-    const m = synthService({ name: 'a'.repeat(42), imageTag: 'X'.repeat(128), port: 80 });
+  test('every emitted name is a DNS-1123 label of at most 63 characters, even for a 128-character tag and a 63-character name', () => {
+    const m = synthService({ name: 'a'.repeat(63), imageTag: 'X'.repeat(128), port: 80 });
     for (const obj of m) {
       expect(obj.metadata.name.length).toBeLessThanOrEqual(63);
       expect(obj.metadata.name).toMatch(DNS_LABEL);
     }
+  });
+
+  test.each([
+    ['Flux', Delivery.flux()],
+    ['Helm', Delivery.helm({ checkHookInputs: false })],
+    ['Argo CD', Delivery.argoCd({ checkHookInputs: false })],
+  ])('GIVEN a 63-character service name with %s THEN the Deployment, Service and ServiceAccount keep it and the derived names are cut and hashed', (_label, delivery) => {
+    // GIVEN a valid Service name that leaves no room for "-migrate-<tag>"
+    const name = 'a-very-long-service-name-for-the-billing-reconciliation-backend';
+    const m = synthService({ name, imageTag: 'v1.2.3', port: 8080, delivery, waiter: Waiter.kubectl() });
+    // THEN the objects named after the service keep the full name
+    for (const kind of ['Deployment', 'Service', 'ServiceAccount']) expect(one(m, kind).metadata.name).toBe(name);
+    expect(one(m, 'Deployment').metadata.labels['app.kubernetes.io/name']).toBe(name);
+    // AND the Job and RBAC names are 63-character labels that start with the name and end in a hash
+    const job = one(m, 'Job').metadata.name;
+    const role = one(m, 'Role').metadata.name;
+    for (const derived of [job, role, one(m, 'RoleBinding').metadata.name]) {
+      expect(derived).toHaveLength(63);
+      expect(derived).toMatch(DNS_LABEL);
+      expect(derived).toMatch(/^a-very-long-service-name-for-the-billing-reconciliat.*-[a-f0-9]{10}$/);
+    }
+    expect(one(m, 'RoleBinding').metadata.name).toBe(role);
+    // AND the waiter and the Role still point at that one Job
+    expect(initContainer(m).command).toContain(job);
+    expect(one(m, 'Role').rules[0].resourceNames).toEqual([job]);
+    validateSchemas(m);
+  });
+
+  test('GIVEN two 63-character names that differ only at the end THEN their Job names differ for the same tag', () => {
+    const a = 'a-very-long-service-name-for-the-billing-reconciliation-backend';
+    const b = 'a-very-long-service-name-for-the-billing-reconciliation-backenb';
+    const jobOf = (name: string, delivery: Delivery) => one(synthService({ name, imageTag: 'v1.2.3', delivery }), 'Job').metadata.name;
+    expect(jobOf(a, Delivery.flux())).not.toBe(jobOf(b, Delivery.flux()));
+    expect(jobOf(a, Delivery.helm({ checkHookInputs: false }))).not.toBe(jobOf(b, Delivery.helm({ checkHookInputs: false })));
+  });
+
+  test('GIVEN a 63-character name with a hook target THEN the Job name is the same for every tag (the hook replaces it)', () => {
+    const name = 'a-very-long-service-name-for-the-billing-reconciliation-backend';
+    const jobOf = (tag: string) => one(synthService({ name, imageTag: tag, delivery: Delivery.argoCd({ checkHookInputs: false }) }), 'Job').metadata.name;
+    expect(jobOf('v1')).toBe(jobOf('v2.0.0'));
   });
 
   test('distinct tags give distinct Job names', () => {
@@ -159,9 +199,30 @@ describe('the migration Job', () => {
     expect(spec.template.spec.restartPolicy).toBe('Never');
     expect(spec.ttlSecondsAfterFinished).toBeUndefined();
     expect(spec.activeDeadlineSeconds).toBeUndefined();
+    expect(spec.podFailurePolicy.rules[0]).toEqual(
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+  });
+
+  test('a failed migration says why: FailJob on a non-zero exit of the migrate container, after the disruption rule', () => {
+    // GIVEN the default backoffLimit 0
+    const spec = one(synthService(), 'Job').spec;
+    // THEN the Job fails at once, with a condition naming the container and the exit code
     expect(spec.podFailurePolicy).toEqual({
-      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+      rules: [
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+      ],
     });
+    expect(spec.template.spec.containers[0].name).toBe('migrate');
+    // AND the migration keeps the end of its log as its termination message
+    expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  test('with retries asked for (backoffLimit > 0) no FailJob rule cancels them; disruptions are still ignored', () => {
+    const spec = one(synthService({ migration: { tool: MigrationTool.prisma(), backoffLimit: 2 } }), 'Job').spec;
+    expect(spec.podFailurePolicy.rules).toEqual(
+      [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }]);
+    expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
   test('activeDeadline, backoffLimit and ttlAfterFinished (with a waiter that survives deletion) are passed through', () => {
@@ -263,6 +324,28 @@ describe('the Deployment', () => {
   });
 });
 
+describe('resource defaults', () => {
+  test('GIVEN no resources THEN service and migration request 100m CPU and 256Mi, with a memory limit and no CPU limit', () => {
+    const m = synthService({ waiter: Waiter.kubectl() });
+    expect(appContainer(m).resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    expect(jobContainer(m).resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1024Mi' } });
+  });
+
+  test('GIVEN the defaults THEN two replicas, a surge pod and the next migration request well under one CPU', () => {
+    const m = synthService({ replicas: 2, waiter: Waiter.kubectl() });
+    const millis = (c: any) => parseInt(c.resources.requests.cpu, 10);
+    // Init containers run before the app container, so a pod asks for the larger of the two.
+    const pod = Math.max(millis(appContainer(m)), millis(initContainer(m)));
+    expect(3 * pod + millis(jobContainer(m))).toBeLessThanOrEqual(400);
+  });
+
+  test('GIVEN migration.resources THEN it replaces the migration defaults only', () => {
+    const m = synthService({ migration: { tool: MigrationTool.flyway(), resources: { memory: { limit: Size.gibibytes(2) } } } });
+    expect(jobContainer(m).resources).toEqual({ limits: { memory: '2048Mi' } });
+    expect(appContainer(m).resources.limits).toEqual({ memory: '512Mi' });
+  });
+});
+
 describe('order', () => {
   test('ServiceAccount, Role, RoleBinding and Job come before the Deployment', () => {
     const kinds = synthService({ port: 80 }).map(m => m.kind);
@@ -316,7 +399,7 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['runAsUser root', { runAsUser: 0 }, /Invalid runAsUser .* 0: UID\/GID 0 is root/],
     ['migration.runAsUser', { migration: { tool: MigrationTool.prisma(), runAsUser: -5 } }, /Invalid migration.runAsUser .* -5/],
     ['name', { name: 'My_App' }, /Invalid name of MigratedService .* "My_App": it must be lowercase letters, digits and "-"/],
-    ['name too long', { name: 'a'.repeat(43) }, /Invalid name .*: it is 43 characters; at most 42/],
+    ['name too long', { name: 'a'.repeat(64) }, /Invalid name of MigratedService "test\/myapp" "a{64}": it is 64 characters; a Service name \(a DNS-1035 label\) is at most 63/],
     ['label value', { labels: { team: 'a b' } }, /Invalid labels\["team"\] .* "a b": a label value is at most 63 characters/],
     ['label key', { labels: { 'bad key': 'x' } }, /Invalid labels key .* "bad key"/],
     ['reserved label', { labels: { 'app.kubernetes.io/version': 'x' } }, /set by MigratedService from name and imageTag/],
@@ -379,8 +462,9 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
     ['1st_Service!', 'st-service'],
     ['Orders--', 'orders'],
     ['---', 'myapp'],
-    [`Service${'-x'.repeat(30)}`, `service${'-x'.repeat(17)}`],
-    [`A${'b'.repeat(41)}-c`, `a${'b'.repeat(41)}`],
+    // Cut to 63 characters: a dash the cut leaves at the end is dropped.
+    [`Servic${'-x'.repeat(30)}`, `servic${'-x'.repeat(28)}`],
+    [`A${'b'.repeat(62)}-c`, `a${'b'.repeat(62)}`],
   ])('GIVEN the construct id %j and no name WHEN constructed THEN it suggests name %j', (id, suggestion) => {
     expect(() => synthService({}, id)).toThrow(`Pass name: "${suggestion}" or change the id.`);
   });

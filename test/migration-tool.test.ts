@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { MigrationTool, Waiter } from '../src';
@@ -242,6 +242,90 @@ describe('preset options', () => {
     ['typeorm dataSource', () => MigrationTool.typeorm({ dataSource: '' }), 'Invalid MigrationTool.typeorm dataSource ""'],
   ])('an empty %s is rejected (it would pass an empty argument)', (_name, make, message) => {
     expect(make).toThrow(message);
+  });
+});
+
+describe('Alembic before 1.17.1: alembic({ checkHeadsFlag: false })', () => {
+  const tool = MigrationTool.alembic({ checkHeadsFlag: false });
+  const script = tool.checkCommand![2];
+
+  test('the apply command is unchanged; the check runs Alembic\'s at-head recipe with python -c', () => {
+    expect(tool.command).toEqual(['alembic', 'upgrade', 'head']);
+    expect(tool.checkCommand!.slice(0, 2)).toEqual(['python', '-c']);
+    expect(tool.checkCommand).toHaveLength(3);
+    expect(MigrationTool.alembic({ checkHeadsFlag: true }).checkCommand).toEqual(['alembic', 'current', '--check-heads']);
+  });
+
+  test('Kubernetes leaves the script as written (no $ for the kubelet to expand)', () => {
+    const init = initContainer(synthService({ migration: { tool }, waiter: Waiter.schemaCheck() }));
+    expect(init.command).toEqual(tool.checkCommand);
+    expect(kubernetesExpand(script, { DATABASE_URL: 'x' })).toBe(script);
+    expect(script).not.toContain('$');
+  });
+
+  // A stub `alembic` package that plays what Alembic 1.8.1 did against PostgreSQL in the tool tier
+  // (test/tools/alembic.test.ts): env.py calls fn(rev, context) once, with the database's revisions.
+  const python = ['python3', 'python'].find(p => spawnSync(p, ['-c', 'import sys; sys.exit(sys.version_info < (3, 6))']).status === 0);
+  (python ? describe : describe.skip)('run with python and a stub alembic', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'alembic-stub-'));
+      const files: { [f: string]: string } = {
+        'alembic/__init__.py': '',
+        'alembic/config.py': 'import os\nclass Config:\n    def __init__(self, f):\n        open(os.environ["STUB_SEEN"], "w").write(f)\n',
+        'alembic/script.py': 'import os\nclass ScriptDirectory:\n    @staticmethod\n    def from_config(c):\n        return ScriptDirectory()\n' +
+          '    def get_heads(self):\n        return os.environ["STUB_HEADS"].split()\n' +
+          '    def run_env(self):\n        import alembic.runtime.environment as e\n        e.current.fn(None, e.current)\n',
+        'alembic/runtime/__init__.py': '',
+        'alembic/runtime/environment.py': 'import os\ncurrent = None\nclass EnvironmentContext:\n' +
+          '    def __init__(self, config, script, fn, dont_mutate):\n        assert dont_mutate\n        self.fn = fn\n' +
+          '    def get_current_heads(self):\n        return tuple(os.environ["STUB_CURRENT"].split())\n' +
+          '    def __enter__(self):\n        global current\n        current = self\n' +
+          '    def __exit__(self, *a):\n        return False\n',
+      };
+      for (const [f, content] of Object.entries(files)) {
+        mkdirSync(join(dir, f, '..'), { recursive: true });
+        writeFileSync(join(dir, f), content);
+      }
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    function check(current: string, heads: string, config?: string): { code: number | null; stderr: string; seen: string } {
+      const seen = join(dir, 'seen');
+      const r = spawnSync(python!, ['-c', script], {
+        env: {
+          PYTHONPATH: dir,
+          PATH: process.env.PATH,
+          STUB_CURRENT: current,
+          STUB_HEADS: heads,
+          STUB_SEEN: seen,
+          ...(config ? { ALEMBIC_CONFIG: config } : {}),
+        },
+        encoding: 'utf-8',
+      });
+      return { code: r.status, stderr: r.stderr, seen: readFileSync(seen, 'utf-8') };
+    }
+
+    test('nothing applied: exit 1, naming current and heads (as Alembic printed it in the tool tier)', () => {
+      const r = check('', '0002');
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe("alembic: the database is not at head: current [], heads ['0002']");
+    });
+
+    test('behind head: exit 1', () => {
+      expect(check('0002', '0003').code).toBe(1);
+    });
+
+    test('at head: exit 0; with branches, every head must be applied', () => {
+      expect(check('0002', '0002').code).toBe(0);
+      expect(check('a1 b1', 'b1 a1').code).toBe(0);
+      expect(check('a1', 'a1 b1').code).toBe(1);
+    });
+
+    test('reads ALEMBIC_CONFIG when set, alembic.ini otherwise (as the alembic CLI does)', () => {
+      expect(check('1', '1').seen).toBe('alembic.ini');
+      expect(check('1', '1', 'conf/migrations.ini').seen).toBe('conf/migrations.ini');
+    });
   });
 });
 

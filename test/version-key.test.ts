@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { VersionKey } from '../src';
+import { VersionKey, fitName } from '../src';
 
 const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -116,6 +116,45 @@ describe('properties', () => {
     fc.assert(fc.property(lookalike, ([t, u]) => {
       fc.pre(t !== u && OCI_TAG.test(u));
       return VersionKey.of(t).nameWithPrefix('app-migrate') !== VersionKey.of(u).nameWithPrefix('app-migrate');
+    }), { numRuns: 2000 });
+  });
+
+  /** A DNS-1035 label of 1-63 characters: what MigratedService accepts as a service name. */
+  const serviceName = fc.tuple(
+    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz'),
+    fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'), maxLength: 61 }),
+    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'),
+  ).map(([a, mid, z]) => (a + mid + z).slice(0, 63)).filter(n => !n.endsWith('-'));
+
+  test('for any service name up to 63 characters and any tag, the Job name is a DNS-1123 label of at most 63', () => {
+    fc.assert(fc.property(serviceName, validTag, (name, tag) => {
+      const jobName = VersionKey.of(tag).nameWithPrefix(`${name}-migrate`);
+      return jobName.length <= 63 && DNS_LABEL.test(jobName) && jobName === VersionKey.of(tag).nameWithPrefix(`${name}-migrate`);
+    }), { numRuns: 2000 });
+  });
+
+  test('two long service names that share their first 60 characters never share a Job name', () => {
+    const longPair = fc.tuple(serviceName, fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'), minLength: 1, maxLength: 3 }),
+      fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'), minLength: 1, maxLength: 3 }))
+      .map(([base, x, y]) => {
+        const stem = base.padEnd(60, 'x').slice(0, 60);
+        return [stem + x, stem + y] as const;
+      });
+    fc.assert(fc.property(longPair, validTag, ([a, b], tag) => {
+      fc.pre(a !== b);
+      const key = VersionKey.of(tag);
+      return key.nameWithPrefix(`${a}-migrate`) !== key.nameWithPrefix(`${b}-migrate`)
+        && fitName(`${a}-migrate`) !== fitName(`${b}-migrate`)
+        && fitName(`${a}-migration-waiter`) !== fitName(`${b}-migration-waiter`);
+    }), { numRuns: 1000 });
+  });
+
+  test('for a 63-character service name, distinct tags give distinct Job names', () => {
+    const name = 'a-very-long-service-name-for-the-billing-reconciliation-backend';
+    expect(name).toHaveLength(63);
+    fc.assert(fc.property(validTag, validTag, (t1, t2) => {
+      fc.pre(t1 !== t2);
+      return VersionKey.of(t1).nameWithPrefix(`${name}-migrate`) !== VersionKey.of(t2).nameWithPrefix(`${name}-migrate`);
     }), { numRuns: 2000 });
   });
 

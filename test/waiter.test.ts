@@ -71,27 +71,29 @@ function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
 }
 
 /**
- * Run a waiter's synthesized command under /bin/sh with test/support/stub-kubectl.sh as kubectl,
- * reporting `state` (a jsonpath line) for the Job `job`.
+ * Run a waiter's synthesized command with a `kubectl` first on PATH that records its arguments and
+ * answers every call as an API server that refuses the service account would.
  */
-function runWaiterCommand(command: string[], job: string, state: string) {
+function runWaiterCommand(command: string[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waiter-command-'));
   try {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
-    const stub = path.join(__dirname, 'support', 'stub-kubectl.sh');
-    fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\nexec /bin/sh '${stub}' "$@"\n`, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, 'job'), `${job}\n`);
-    fs.writeFileSync(path.join(dir, 't0'), `${Date.now()}\n`);
-    fs.writeFileSync(path.join(dir, 'timeline'), `0 ${state}\n`);
+    fs.writeFileSync(path.join(bin, 'kubectl'), [
+      '#!/bin/sh',
+      `printf '%s\\n' "$*" >>'${dir}/calls'`,
+      'echo \'Error from server (Forbidden): jobs.batch is forbidden: User "system:serviceaccount:myapp:myapp" cannot get resource "jobs"\' >&2',
+      'exit 1',
+      '',
+    ].join('\n'), { mode: 0o755 });
     const [cmd, ...args] = command;
     const result = spawnSync(cmd, args, {
-      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, STUB_KUBECTL_DIR: dir, TMPDIR: dir, HOME: dir, LC_ALL: 'C' },
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, TMPDIR: dir, HOME: dir, LC_ALL: 'C' },
       encoding: 'utf-8',
       timeout: 60_000,
     });
     const calls = fs.existsSync(path.join(dir, 'calls'))
-      ? fs.readFileSync(path.join(dir, 'calls'), 'utf-8').split('\n').filter(l => l).map(l => l.split('\x1f').slice(1))
+      ? fs.readFileSync(path.join(dir, 'calls'), 'utf-8').split('\n').filter(l => l).map(l => l.split(' '))
       : [];
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
   } finally {
@@ -162,17 +164,15 @@ describe('Waiter.kubectl()', () => {
     expect(mountPaths(init)).toContain('/tmp');
   });
 
-  test.each([
-    ['complete', '1|Complete=True==;', 0, /migration Job \S+ complete/],
-    ['failed', '|Failed=True=BackoffLimitExceeded=Job has reached the specified backoff limit;', 1,
-      /migration Job \S+ failed: BackoffLimitExceeded: Job has reached the specified backoff limit/],
-  ])('GIVEN the synthesized command WHEN run under sh and the Job is %s THEN it exits %i saying so', (_state, line, code, output) => {
+  test('GIVEN the synthesized command WHEN run under sh and the API server refuses access THEN it exits 1 at once, naming the Job', () => {
     const m = synthService({ waiter: Waiter.kubectl() });
-    const run = runWaiterCommand(initContainer(m).command, jobName(m), line);
+    const run = runWaiterCommand(initContainer(m).command);
 
-    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: code, output: expect.stringMatching(output) });
+    expect(run.status).toBe(1);
+    expect(run.stdout + run.stderr).toContain(jobName(m));
     // It asked the API server about that one Job, by the name the Role allows.
-    expect(run.calls[0].slice(0, 3)).toEqual(['get', 'job', jobName(m)]);
+    expect(run.calls.length).toBeGreaterThan(0);
+    for (const args of run.calls) expect(args.join(' ')).toContain(jobName(m));
   });
 
   test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job', () => {

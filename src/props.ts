@@ -1,0 +1,404 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Delivery, DeliverySpec } from './delivery';
+import { MigratedServiceError } from './errors';
+import type { MigratedServiceProps } from './migrated-service';
+import { checkCommand, MigrationTool } from './migration-tool';
+import { PostRolloutOptions } from './post-rollout';
+import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
+import { checkId, RunAsOptions } from './security';
+import { VersionKey, fitName, isLabelValue } from './version-key';
+import { KUBECTL_IMAGE, Waiter } from './waiter';
+
+/** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
+const MAX_NAME_LENGTH = 63;
+/** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
+export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
+
+/**
+ * The migration Job, validated and defaulted.
+ *
+ * @internal
+ */
+export interface ResolvedMigration {
+  readonly image: string;
+  readonly tool?: MigrationTool;
+  readonly command: string[];
+  readonly args?: string[];
+  readonly backoffLimit: number;
+  readonly activeDeadline?: Duration;
+  readonly ttlAfterFinished?: Duration;
+  readonly resources: kplus.ContainerResources;
+  readonly runAs: RunAsOptions;
+  /** `HOME=/tmp` on the writable emptyDir. */
+  readonly writableHome: boolean;
+}
+
+/**
+ * The post-rollout migration Job, validated and defaulted.
+ *
+ * @internal
+ */
+export interface ResolvedPostRollout {
+  /** `<name>-post-<tag>`, or the stable `<name>-post` for hook targets. */
+  readonly jobName: string;
+  /** Name of its ServiceAccount, Role and RoleBinding. */
+  readonly rbacName: string;
+  readonly image: string;
+  readonly command: string[];
+  readonly args?: string[];
+  readonly backoffLimit: number;
+  readonly activeDeadline?: Duration;
+  readonly rolloutTimeoutSeconds: number;
+  readonly waiterImage: string;
+  readonly waiterRunAsUser?: number;
+  readonly resources: kplus.ContainerResources;
+  readonly runAs: RunAsOptions;
+  readonly writableHome: boolean;
+}
+
+/**
+ * The service container and its pods, validated and defaulted.
+ *
+ * @internal
+ */
+export interface ResolvedServiceContainer {
+  readonly image: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly port?: number;
+  readonly resources: kplus.ContainerResources;
+  readonly readiness?: kplus.Probe;
+  readonly liveness?: kplus.Probe;
+  readonly startup?: kplus.Probe;
+  readonly runAs: RunAsOptions;
+  readonly readOnlyRootFilesystem: boolean;
+}
+
+/**
+ * `MigratedServiceProps` after validation, with every default applied: what the construct builds
+ * from. Every synth-time error about a prop is thrown while making it, before any object exists.
+ *
+ * @internal
+ */
+export interface ResolvedProps {
+  /** The construct path, for error messages. */
+  readonly path: string;
+  readonly name: string;
+  readonly key: VersionKey;
+  readonly jobName: string;
+  readonly delivery: DeliverySpec;
+  readonly waiter: Waiter;
+  readonly migration: ResolvedMigration;
+  /** The post-rollout Job, when asked for. */
+  readonly postRollout?: ResolvedPostRollout;
+  readonly container: ResolvedServiceContainer;
+  readonly replicas: number;
+  readonly serviceType: kplus.ServiceType;
+  readonly progressDeadline: Duration;
+  readonly automountServiceAccountToken: boolean;
+  readonly fsGroup?: number;
+  readonly imagePullSecret?: kplus.ISecret;
+  /** Labels of every object and pod. */
+  readonly labels: { [key: string]: string };
+  /** Annotations of every versioned object and pod: the verbatim tag. */
+  readonly annotations: { [key: string]: string };
+  readonly envFrom: kplus.EnvFrom[];
+  readonly envVariables: { [name: string]: kplus.EnvValue };
+}
+
+/**
+ * Fail with a `MigratedServiceError` naming the prop of the MigratedService at `path`.
+ *
+ * @internal
+ */
+export type Fail = (prop: string, value: unknown, fix: string) => never;
+
+/** @internal */
+export function failFor(path: string): Fail {
+  return (prop, value, fix) => {
+    throw new MigratedServiceError(`${prop} of MigratedService "${path}"`, value, fix);
+  };
+}
+
+/**
+ * Validate `props` and apply every default.
+ *
+ * @param path the construct path, for error messages
+ * @param id the construct id, the default name
+ * @internal
+ */
+export function resolveProps(path: string, id: string, props: MigratedServiceProps): ResolvedProps {
+  const fail = failFor(path);
+  if (!props || typeof props !== 'object') {
+    fail('props', props, 'pass { image, imageTag, migration }');
+  }
+
+  // --- the one key and the names derived from it ---
+  const key = VersionKey.of(props.imageTag, `imageTag of MigratedService "${path}"`);
+  const name = props.name ?? id;
+  checkName(name, props.name === undefined, fail);
+  checkRepository('image', props.image, fail);
+  if (props.migration === undefined || props.migration === null || typeof props.migration !== 'object') {
+    fail('migration', props.migration, 'pass migration: { tool: MigrationTool.prisma() } or { command: [...] }');
+  }
+  const migration = props.migration;
+  if (migration.image !== undefined) {
+    checkRepository('migration.image', migration.image, fail);
+    if (key.isDigest && migration.image !== props.image) {
+      fail('migration.image', migration.image, `imageTag is a digest (${key.value}), which names one image in one ` +
+        'repository, so a separate migration image cannot share it; tag both images with one tag instead, ' +
+        'or run the migration from the service image (drop migration.image)');
+    }
+  }
+
+  const delivery = (props.delivery ?? Delivery.flux())._bind();
+  const waiter = props.waiter ?? Waiter.k8sWaitFor();
+  const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
+
+  // --- the rest ---
+  const command = migration.command ?? migration.tool?.command;
+  if (command === undefined) {
+    fail('migration', '{ no tool, no command }',
+      'set migration.tool (e.g. MigrationTool.prisma()) or migration.command (e.g. ["npm", "run", "migrate"])');
+  }
+  checkCommand(`migration.command of MigratedService "${path}"`, command);
+  if (migration.args !== undefined) checkStrings('migration.args', migration.args, fail);
+  if (props.command !== undefined) checkCommand(`command of MigratedService "${path}"`, props.command);
+  if (props.args !== undefined) checkStrings('args', props.args, fail);
+  checkInt('replicas', props.replicas, 0, 1000, fail);
+  checkInt('port', props.port, 1, 65535, fail);
+  checkInt('migration.backoffLimit', migration.backoffLimit, 0, 100, fail);
+  checkId('runAsUser', props.runAsUser, fail);
+  checkId('runAsGroup', props.runAsGroup, fail);
+  checkId('migration.runAsUser', migration.runAsUser, fail);
+  checkId('migration.runAsGroup', migration.runAsGroup, fail);
+  checkId('fsGroup', props.fsGroup, fail);
+  checkLabels(props.labels, fail);
+  checkEnvNames(props.envVariables, fail);
+  checkDuration('migration.activeDeadline', migration.activeDeadline, fail);
+  checkDuration('migration.ttlAfterFinished', migration.ttlAfterFinished, fail);
+  checkDuration('progressDeadline', props.progressDeadline, fail);
+  if (props.serviceType !== undefined && props.port === undefined) {
+    fail('serviceType', props.serviceType.toString(), 'a Service is only created when port is set; set port or drop serviceType');
+  }
+  if (migration.ttlAfterFinished !== undefined && (waiter.kind === 'k8s-wait-for' || waiter.kind === 'kubectl')) {
+    fail('migration.ttlAfterFinished', `${migration.ttlAfterFinished.toSeconds()}s`,
+      `the ${waiter.kind} waiter reads the Job, so pods started after the TTL deleted it never start ` +
+      '(and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
+      '(pruning removes old Jobs) or use waiter: Waiter.schemaCheck()');
+  }
+
+  const postRollout = props.postRollout === undefined ? undefined
+    : resolvePostRollout(props.postRollout, props, key, name, delivery.versionedJobName, fail, path);
+
+  return {
+    path,
+    name,
+    key,
+    jobName,
+    delivery,
+    waiter,
+    migration: {
+      image: key.imageFor(migration.image ?? props.image),
+      tool: migration.tool,
+      command: command!,
+      args: migration.args,
+      backoffLimit: migration.backoffLimit ?? 0,
+      activeDeadline: migration.activeDeadline,
+      ttlAfterFinished: migration.ttlAfterFinished,
+      resources: migration.resources ?? MIGRATION_RESOURCES,
+      runAs: {
+        runAsUser: migration.runAsUser ?? props.runAsUser,
+        runAsGroup: migration.runAsGroup ?? props.runAsGroup,
+      },
+      writableHome: migration.writableHome ?? migration.tool?.needsWritableHome ?? false,
+    },
+    postRollout,
+    container: {
+      image: key.imageFor(props.image),
+      command: props.command,
+      args: props.args,
+      port: props.port,
+      resources: props.resources ?? SERVICE_RESOURCES,
+      readiness: props.readiness,
+      liveness: props.liveness,
+      startup: props.startup,
+      runAs: { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
+      readOnlyRootFilesystem: props.readOnlyRootFilesystem ?? true,
+    },
+    replicas: props.replicas ?? 2,
+    serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
+    progressDeadline: props.progressDeadline ?? defaultProgressDeadline(migration.activeDeadline),
+    automountServiceAccountToken: props.automountServiceAccountToken ?? false,
+    fsGroup: props.fsGroup,
+    imagePullSecret: props.imagePullSecret,
+    labels: {
+      'app.kubernetes.io/name': name,
+      'app.kubernetes.io/version': key.labelValue,
+      'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
+      ...props.labels,
+    },
+    annotations: { [IMAGE_TAG_ANNOTATION]: key.value },
+    envFrom: props.envFrom ?? [],
+    envVariables: props.envVariables ?? {},
+  };
+}
+
+function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProps, key: VersionKey, name: string,
+  versioned: boolean, fail: Fail, path: string): ResolvedPostRollout {
+  if (post === null || typeof post !== 'object') {
+    fail('postRollout', post, 'pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }');
+  }
+  const repository = post.image ?? props.migration.image ?? props.image;
+  if (post.image !== undefined) {
+    checkRepository('postRollout.image', post.image, fail);
+    if (key.isDigest && post.image !== props.image) {
+      fail('postRollout.image', post.image, `imageTag is a digest (${key.value}), which names one image in one ` +
+        'repository; tag both images with one tag instead, or run the post-rollout migration from the service image');
+    }
+  }
+  const command = post.command ?? post.tool?.command;
+  if (command === undefined) {
+    fail('postRollout', '{ no tool, no command }',
+      'set postRollout.tool (e.g. MigrationTool.flyway({ dir: "/flyway/post" })) or postRollout.command (e.g. ["npm", "run", "migrate:post"])');
+  }
+  checkCommand(`postRollout.command of MigratedService "${path}"`, command);
+  if (post.args !== undefined) checkStrings('postRollout.args', post.args, fail);
+  checkInt('postRollout.backoffLimit', post.backoffLimit, 0, 100, fail);
+  checkDuration('postRollout.activeDeadline', post.activeDeadline, fail);
+  checkDuration('postRollout.rolloutTimeout', post.rolloutTimeout, fail);
+  checkId('postRollout.runAsUser', post.runAsUser, fail);
+  checkId('postRollout.runAsGroup', post.runAsGroup, fail);
+  checkId('postRollout.waiterRunAsUser', post.waiterRunAsUser, fail);
+  if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage.trim() === '' || /\s/.test(post.waiterImage))) {
+    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
+  }
+  const rolloutTimeoutSeconds = post.rolloutTimeout?.toSeconds() ?? 1800;
+  if (post.activeDeadline !== undefined && post.activeDeadline.toSeconds() <= rolloutTimeoutSeconds) {
+    fail('postRollout.activeDeadline', `${post.activeDeadline.toSeconds()}s`, 'it counts from the Job\'s start, so it includes the ' +
+      `wait for the rollout (postRollout.rolloutTimeout, ${rolloutTimeoutSeconds}s): make it longer than that, or drop it`);
+  }
+  const migration = props.migration;
+  return {
+    jobName: versioned ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`),
+    rbacName: fitName(`${name}-post-rollout`),
+    image: key.imageFor(repository),
+    command: command!,
+    args: post.args,
+    backoffLimit: post.backoffLimit ?? 0,
+    activeDeadline: post.activeDeadline,
+    rolloutTimeoutSeconds,
+    waiterImage: post.waiterImage ?? KUBECTL_IMAGE,
+    waiterRunAsUser: post.waiterRunAsUser,
+    resources: post.resources ?? migration.resources ?? MIGRATION_RESOURCES,
+    runAs: {
+      runAsUser: post.runAsUser ?? migration.runAsUser ?? props.runAsUser,
+      runAsGroup: post.runAsGroup ?? migration.runAsGroup ?? props.runAsGroup,
+    },
+    writableHome: post.writableHome ?? post.tool?.needsWritableHome ?? false,
+  };
+}
+
+function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration {
+  const floor = 600;
+  const seconds = activeDeadline ? Math.max(floor, activeDeadline.toSeconds() + 300) : floor;
+  return Duration.seconds(seconds);
+}
+
+
+/**
+ * Service names must be DNS-1035 labels (a Service name must start with a letter).
+ *
+ * @internal
+ */
+export function checkName(name: string, fromId: boolean, fail: Fail): void {
+  const prop = fromId ? 'name (taken from the construct id)' : 'name';
+  const suggestion = String(name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '')
+    .slice(0, MAX_NAME_LENGTH).replace(/-+$/, '');
+  const fix = fromId ? ` Pass name: "${suggestion || 'myapp'}" or change the id.` : '';
+  if (typeof name !== 'string' || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    fail(prop, name, `it must be lowercase letters, digits and "-", start with a letter and end with a letter or digit (a DNS-1035 label).${fix}`);
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    fail(prop, name, `it is ${name.length} characters; a Service name (a DNS-1035 label) is at most ${MAX_NAME_LENGTH}.${fix}`);
+  }
+}
+
+/** A repository reference without tag or digest: `[host[:port]/]path`, lowercase path components. */
+const REPOSITORY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+/** @internal */
+export function checkRepository(prop: string, image: unknown, fail: Fail): void {
+  if (typeof image !== 'string' || image.trim() === '') {
+    fail(prop, image, 'pass the image repository without a tag, e.g. "registry.example.com/myapp"');
+  }
+  const value = image as string;
+  const lastSegment = value.slice(value.lastIndexOf('/') + 1);
+  if (value.includes('@')) {
+    fail(prop, value, `it contains a digest; pass the repository "${value.split('@')[0]}" and put the digest in imageTag`);
+  }
+  if (lastSegment.includes(':')) {
+    const [repo, tag] = [value.slice(0, value.lastIndexOf(':')), value.slice(value.lastIndexOf(':') + 1)];
+    fail(prop, value, `it contains a tag; pass the repository "${repo}" and the tag "${tag}" as imageTag`);
+  }
+  if (value.length > 255 || !REPOSITORY.test(value)) {
+    fail(prop, value, 'it is not a valid image repository: [host[:port]/]path with lowercase path components of ' +
+      '[a-z0-9] separated by ".", "_", "__" or "-", e.g. "registry.example.com/team/myapp"');
+  }
+}
+
+/** @internal */
+export function checkStrings(prop: string, value: unknown, fail: Fail): void {
+  if (!Array.isArray(value) || value.some(v => typeof v !== 'string')) {
+    fail(prop, value, 'pass a list of strings, e.g. ["--verbose"]');
+  }
+}
+
+/** @internal */
+export function checkInt(prop: string, value: number | undefined, min: number, max: number, fail: Fail): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(prop, value, `it must be a whole number from ${min} to ${max}`);
+  }
+}
+
+/** @internal */
+export function checkDuration(prop: string, value: Duration | undefined, fail: Fail): void {
+  if (value === undefined) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    fail(prop, `${seconds}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
+  }
+}
+
+/** Kubernetes accepts env var names of this shape (a C identifier plus "-" and "."). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** @internal */
+export function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (!ENV_NAME.test(name)) {
+      fail('envVariables key', name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
+    }
+  }
+}
+
+const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** @internal */
+export function checkLabels(labels: { [key: string]: string } | undefined, fail: Fail): void {
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    const prefix = k.includes('/') ? k.slice(0, k.indexOf('/')) : '';
+    if (!LABEL_KEY.test(k) || prefix.length > 253) {
+      fail('labels key', k, 'a label key is an optional DNS prefix and "/" and a name of at most 63 characters ' +
+        '([A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]), e.g. "team" or "example.com/team"');
+    }
+    if (typeof v !== 'string' || !isLabelValue(v)) {
+      fail(`labels["${k}"]`, v, 'a label value is at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric');
+    }
+    if (k === 'app.kubernetes.io/name' || k === 'app.kubernetes.io/version') {
+      fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
+    }
+  }
+}

@@ -1,0 +1,5 @@
+export * from './cluster';
+export * from './kubectl';
+export * from './images';
+export * from './synth';
+export * from './fixture-app';

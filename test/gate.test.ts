@@ -1,0 +1,265 @@
+import { App, Chart, Cron, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as batchV1 from 'kubernetes-models/batch/v1';
+import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
+import { baseProps, Manifest, one, restrictedViolations, synth, validateSchemas } from './support/k8s';
+
+const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const WORKER_CONTAINER: kplus.ContainerProps = {
+  name: 'worker',
+  image: 'registry.example.com/myapp:v1.2.3',
+  command: ['bin/worker'],
+  portNumber: 9090, // a StatefulSet's headless Service needs a port
+  // What the restricted standard asks of the user's own containers; gate() does not change them.
+  securityContext: { user: 1000, capabilities: { drop: [kplus.Capability.ALL] } },
+};
+
+/** One way to create each gatable kind in a chart, with its pod spec location. */
+const KINDS: { kind: string; make: (chart: Chart) => kplus.AbstractPod; podSpec: (m: Manifest) => any }[] = [
+  { kind: 'Deployment', make: c => new kplus.Deployment(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'StatefulSet', make: c => new kplus.StatefulSet(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'DaemonSet', make: c => new kplus.DaemonSet(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  { kind: 'Job', make: c => new kplus.Job(c, 'worker', { containers: [WORKER_CONTAINER] }), podSpec: m => m.spec.template.spec },
+  {
+    kind: 'CronJob',
+    make: c => new kplus.CronJob(c, 'worker', { schedule: Cron.daily(), containers: [WORKER_CONTAINER] }),
+    podSpec: m => m.spec.jobTemplate.spec.template.spec,
+  },
+];
+
+const SCHEMAS: { [kind: string]: new (data: any) => { validate(): void } } = {
+  StatefulSet: appsV1.StatefulSet,
+  DaemonSet: appsV1.DaemonSet,
+  CronJob: batchV1.CronJob,
+  Deployment: appsV1.Deployment,
+  Job: batchV1.Job,
+};
+
+function gated(kind: typeof KINDS[number], props: Partial<MigratedServiceProps> = {}) {
+  let svc!: MigratedService;
+  const m = synth(chart => {
+    svc = new MigratedService(chart, 'myapp', baseProps(props));
+    svc.gate(kind.make(chart));
+  });
+  const worker = m.find(o => o.kind === kind.kind && o.metadata.name !== 'myapp' && o.metadata.name !== svc.jobName)!;
+  return { m, svc, worker, spec: kind.podSpec(worker) };
+}
+
+
+describe.each(KINDS)('gate($kind)', (kind) => {
+  test('the workload gets the same waiter as the service: same image, same Job target, first init container', () => {
+    // GIVEN a service and a worker of this kind, WHEN the worker is gated
+    const { m, svc, spec } = gated(kind);
+    // THEN its first init container is the service's waiter, verbatim
+    const service = m.find(o => o.kind === 'Deployment' && o.metadata.name === 'myapp')!.spec.template.spec.initContainers[0];
+    const waiter = spec.initContainers[0];
+    expect(waiter.name).toBe('wait-for-migration');
+    expect(waiter.image).toBe(service.image);
+    expect(waiter.args).toEqual(['job-wr', svc.jobName]);
+    expect(waiter.securityContext).toEqual(service.securityContext);
+    expect(waiter.resources).toEqual(service.resources);
+  });
+
+  test('the token is mounted into the waiter only; the pod keeps automount off and runs under the service account', () => {
+    const { spec } = gated(kind);
+    const volume = spec.volumes.find((v: any) => v.projected);
+    expect(volume.projected.sources[0].serviceAccountToken).toBeDefined();
+    const mounts = (c: any) => (c.volumeMounts ?? []).filter((vm: any) => vm.mountPath === SA_PATH);
+    expect(mounts(spec.initContainers[0])).toEqual([{ name: volume.name, mountPath: SA_PATH, readOnly: true }]);
+    expect(spec.containers.flatMap(mounts)).toEqual([]);
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.serviceAccountName).toBe('myapp');
+  });
+
+  test('RBAC still reaches the one Job only; the pod passes the restricted standard with pod-level seccomp', () => {
+    const { m, svc, spec, worker } = gated(kind);
+    expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get'] }]);
+    expect(one(m, 'RoleBinding').subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }]);
+    expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(restrictedViolations(spec)).toEqual([]);
+    expect(() => new SCHEMAS[kind.kind](worker).validate()).not.toThrow();
+  });
+
+  test('the verbatim tag is a pod annotation, so a new tag rolls the workload', () => {
+    const { worker } = gated(kind, { imageTag: 'v9_RC' });
+    const template = kind.kind === 'CronJob' ? worker.spec.jobTemplate.spec.template : worker.spec.template;
+    expect(template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v9_RC');
+  });
+});
+
+describe('gate(): whose token', () => {
+  test('a workload with its own ServiceAccount keeps it, and it becomes a subject of the waiter\'s RoleBinding', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      const sa = new kplus.ServiceAccount(chart, 'worker-sa', { metadata: { name: 'worker' } });
+      svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], serviceAccount: sa }));
+    });
+    const worker = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!;
+    expect(worker.spec.template.spec.serviceAccountName).toBe('worker');
+    expect(one(m, 'RoleBinding').subjects).toEqual([
+      { apiGroup: '', kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' },
+      { apiGroup: '', kind: 'ServiceAccount', name: 'worker', namespace: 'myapp' },
+    ]);
+  });
+
+  test('with Waiter.kubectl() the gated pod gets the same get/list/watch on the one Job, and the same script', () => {
+    let svc!: MigratedService;
+    const m = synth(chart => {
+      svc = new MigratedService(chart, 'myapp', baseProps({ waiter: Waiter.kubectl() }));
+      svc.gate(new kplus.StatefulSet(chart, 'worker', { containers: [WORKER_CONTAINER] }));
+    });
+    const waiter = one(m, 'StatefulSet').spec.template.spec.initContainers[0];
+    expect(waiter.command).toEqual(one(m, 'Deployment').spec.template.spec.initContainers[0].command);
+    expect(waiter.command).toContain(svc.jobName);
+    expect(one(m, 'Role').rules[0].verbs).toEqual(['get', 'list', 'watch']);
+  });
+
+  test('with Waiter.schemaCheck() the gated pod runs the check with the service\'s environment, and gets no token', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps({
+        waiter: Waiter.schemaCheck(), envVariables: { DATABASE_URL: kplus.EnvValue.fromValue('postgres://db') },
+      }));
+      svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] }));
+    });
+    const spec = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec;
+    expect(spec.initContainers[0].name).toBe('check-migration');
+    expect(spec.initContainers[0].command).toEqual(['npx', 'prisma', 'migrate', 'status']);
+    expect(spec.initContainers[0].env).toContainEqual({ name: 'DATABASE_URL', value: 'postgres://db' });
+    expect(spec.volumes.some((v: any) => v.projected)).toBe(false);
+    expect(spec.serviceAccountName).toBeUndefined();
+    expect(m.filter(o => o.kind === 'Role')).toEqual([]);
+  });
+
+  test('with Waiter.none() nothing is added but the hardening', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps({ waiter: Waiter.none() }));
+      svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] }));
+    });
+    const spec = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec;
+    expect(spec.initContainers ?? []).toEqual([]);
+    expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+  });
+
+  test('the waiter goes before the workload\'s own init containers, which may already need the new schema', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      const worker = new kplus.Deployment(chart, 'worker', {
+        containers: [WORKER_CONTAINER],
+        initContainers: [{ name: 'warm-cache', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
+      });
+      svc.gate(worker);
+    });
+    const spec = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec;
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-migration', 'warm-cache']);
+    const tokenMounts = spec.initContainers.map((c: any) => (c.volumeMounts ?? []).some((v: any) => v.mountPath === SA_PATH));
+    expect(tokenMounts).toEqual([true, false]);
+  });
+
+  test('two workloads gated by one service share the Role and the Job target', () => {
+    let svc!: MigratedService;
+    const m = synth(chart => {
+      svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] }));
+      svc.gate(new kplus.CronJob(chart, 'nightly', { schedule: Cron.daily(), containers: [WORKER_CONTAINER] }));
+    });
+    expect(m.filter(o => o.kind === 'Role')).toHaveLength(1);
+    expect(one(m, 'CronJob').spec.jobTemplate.spec.template.spec.initContainers[0].args).toEqual(['job-wr', svc.jobName]);
+    validateSchemas(m.filter(o => o.kind !== 'CronJob'));
+  });
+});
+
+describe('gate(): bad input fails with a MigratedServiceError', () => {
+  const service = (chart: Chart) => new MigratedService(chart, 'myapp', baseProps());
+
+  test('a workload in another namespace', () => {
+    const app = new App();
+    const svc = service(new Chart(app, 'a', { namespace: 'myapp' }));
+    const other = new kplus.Deployment(new Chart(app, 'b', { namespace: 'other' }), 'worker', { containers: [WORKER_CONTAINER] });
+    expect(() => svc.gate(other)).toThrow(/^Invalid workload of gate\(\) of MigratedService "a\/myapp" "b\/worker": it is in namespace "other", the service in "myapp"/);
+  });
+
+  test('a workload gated twice, by this service or another, or the service\'s own Deployment', () => {
+    synth(chart => {
+      const a = service(chart);
+      const b = new MigratedService(chart, 'other', baseProps({ name: 'other' }));
+      const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] });
+      a.gate(worker);
+      expect(() => a.gate(worker)).toThrow(/Invalid workload of gate\(\).*"test\/worker": this MigratedService gates it already/);
+      expect(() => b.gate(worker)).toThrow(/"test\/worker": it is gated already by MigratedService "test\/myapp"/);
+      expect(() => a.gate(a.deployment)).toThrow(/this MigratedService gates it already/);
+      expect(() => b.gate(a.deployment)).toThrow(/gated already by MigratedService "test\/myapp"/);
+    });
+  });
+
+  test.each([
+    ['runAsUser 0 on the container', { containers: [{ ...WORKER_CONTAINER, securityContext: { user: 0 } }] }, /container "worker" has runAsUser: 0/],
+    ['runAsNonRoot false', { containers: [{ ...WORKER_CONTAINER, securityContext: { ensureNonRoot: false } }] }, /container "worker" has runAsNonRoot: false/],
+    ['privileged', { containers: [{ ...WORKER_CONTAINER, securityContext: { privileged: true, user: 1000 } }] }, /container "worker" is privileged/],
+    ['runAsUser 0 on the pod', { containers: [WORKER_CONTAINER], securityContext: { user: 0 } }, /the pod securityContext has runAsUser: 0/],
+  ])('a workload whose pods may run as root: %s', (_what, props, message) => {
+    synth(chart => {
+      const svc = service(chart);
+      const worker = new kplus.Deployment(chart, 'worker', props as kplus.DeploymentProps);
+      expect(() => svc.gate(worker)).toThrow(message);
+      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) .*restricted.*non-root UID/);
+    });
+  });
+
+  test('a root container added after gate() fails at synth', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    const svc = service(chart);
+    const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] });
+    svc.gate(worker);
+    worker.addContainer({ name: 'sidecar', image: 'registry.example.com/sidecar:v1', securityContext: { ensureNonRoot: false } });
+    expect(() => app.synth()).toThrow(/Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/worker": container "sidecar" has runAsNonRoot: false/);
+  });
+
+  test('an unsupported kind: a bare Pod', () => {
+    synth(chart => {
+      const svc = service(chart);
+      const pod = new kplus.Pod(chart, 'pod', { containers: [WORKER_CONTAINER] });
+      expect(() => svc.gate(pod)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/pod": only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be gated \(a bare Pod/);
+      expect(() => svc.gate(undefined as any)).toThrow(/only a cdk8s-plus Deployment/);
+    });
+  });
+
+  test('no ServiceAccount of its own but automountServiceAccountToken: true', () => {
+    synth(chart => {
+      const svc = service(chart);
+      const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
+      expect(() => svc.gate(worker)).toThrow(/automountServiceAccountToken: true but no ServiceAccount of its own.*give it its own serviceAccount/);
+    });
+  });
+
+  test('a failed gate() leaves the workload untouched', () => {
+    const m = synth(chart => {
+      const svc = service(chart);
+      const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
+      expect(() => svc.gate(worker)).toThrow();
+    });
+    const worker = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!;
+    expect(worker.spec.template.spec.initContainers ?? []).toEqual([]);
+    expect(worker.spec.template.spec.securityContext.seccompProfile).toBeUndefined();
+    expect(worker.spec.template.metadata.annotations?.['migrated-service.cdk8s.io/image-tag']).toBeUndefined();
+  });
+
+  test('a failed gate() leaves the workload free to be gated by another service', () => {
+    synth(chart => {
+      const a = service(chart);
+      const b = new MigratedService(chart, 'other', baseProps({ name: 'other', waiter: Waiter.schemaCheck() }));
+      const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
+      expect(() => a.gate(worker)).toThrow(/automountServiceAccountToken/);
+      expect(() => b.gate(worker)).not.toThrow();
+    });
+  });
+});
+
+test('gating works with a long migration deadline and a tool preset (smoke of the public API)', () => {
+  const m = synth(chart => {
+    const svc = new MigratedService(chart, 'myapp', baseProps({ migration: { tool: MigrationTool.django(), activeDeadline: Duration.minutes(5) } }));
+    svc.gate(new kplus.Job(chart, 'report', { containers: [WORKER_CONTAINER] }));
+  });
+  expect(m.filter(o => o.kind === 'Job')).toHaveLength(2);
+});

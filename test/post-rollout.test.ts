@@ -1,0 +1,297 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Chart, Cron, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
+import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
+import { baseProps, Manifest, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
+
+const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const POST: PostRolloutOptions = { command: ['npm', 'run', 'migrate:contract'] };
+const WORKER: kplus.ContainerProps = {
+  image: 'registry.example.com/myapp:v1.2.3',
+  portNumber: 9090,
+  securityContext: { user: 1000, capabilities: { drop: [kplus.Capability.ALL] } },
+};
+
+const named = (m: Manifest[], kind: string, name: string) => m.find(o => o.kind === kind && o.metadata.name === name)!;
+const postJob = (m: Manifest[]) => m.find(o => o.kind === 'Job' && o.metadata.labels['app.kubernetes.io/component'] === 'post-rollout-migration')!;
+/** The waiter's arguments after the script: [tag, timeout, workload...]. */
+const waitArgs = (m: Manifest[]) => postJob(m).spec.template.spec.initContainers[0].command.slice(4);
+
+function service(props: Partial<MigratedServiceProps> = {}, build?: (svc: MigratedService, chart: Chart) => void): Manifest[] {
+  return synth(chart => {
+    const svc = new MigratedService(chart, 'myapp', baseProps({ postRollout: POST, ...props }));
+    build?.(svc, chart);
+  });
+}
+
+describe('postRollout: the Job', () => {
+  test('GIVEN postRollout WHEN synthesized THEN a versioned Job runs the command in the migration image after the rollout wait', () => {
+    let svc!: MigratedService;
+    const m = synth(chart => { svc = new MigratedService(chart, 'myapp', baseProps({ postRollout: POST })); });
+    const job = postJob(m);
+    expect(job.metadata.name).toBe(VersionKey.of('v1.2.3').nameWithPrefix('myapp-post'));
+    expect(svc.postRolloutJobName).toBe(job.metadata.name);
+    expect(svc.postRolloutJob?.name).toBe(job.metadata.name);
+    const spec = job.spec.template.spec;
+    expect(spec.containers.map((c: any) => [c.name, c.image, c.command])).toEqual([
+      ['migrate', 'registry.example.com/myapp:v1.2.3', ['npm', 'run', 'migrate:contract']],
+    ]);
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout']);
+    expect(spec.initContainers[0].command.slice(0, 4)).toEqual(['sh', '-c', ROLLOUT_WAIT_SCRIPT, 'wait-for-rollout']);
+    expect(waitArgs(m)).toEqual(['v1.2.3', '1800', 'deployment/myapp']);
+    expect(spec.restartPolicy).toBe('Never');
+    expect(job.spec.backoffLimit).toBe(0);
+  });
+
+  test('its labels and annotations follow the same version key; the service\'s objects are unchanged', () => {
+    const m = service({ imageTag: 'v2_RC' });
+    const job = postJob(m);
+    expect(job.metadata.labels['app.kubernetes.io/version']).toBe(VersionKey.of('v2_RC').labelValue);
+    expect(job.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v2_RC');
+    expect(job.spec.template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v2_RC');
+    expect(waitArgs(m)[0]).toBe('v2_RC');
+    const without = synth(chart => new MigratedService(chart, 'myapp', baseProps({ imageTag: 'v2_RC' })));
+    expect(m.filter(o => without.some(w => w.kind === o.kind && w.metadata.name === o.metadata.name))).toEqual(without);
+  });
+
+  test('a failed post-rollout migration says why, as the migration does', () => {
+    const spec = postJob(service()).spec;
+    expect(spec.podFailurePolicy.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] } },
+    ]);
+    expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  test('a tool gives the command; image, runAs, resources and env default to the migration\'s', () => {
+    const m = service({
+      migration: { tool: MigrationTool.prisma(), image: 'registry.example.com/myapp-migration', runAsUser: 1001 },
+      envVariables: { DATABASE_URL: kplus.EnvValue.fromValue('postgres://db') },
+      postRollout: { tool: MigrationTool.golangMigrate({ dir: '/migrations/post' }) },
+    });
+    const c = postJob(m).spec.template.spec.containers[0];
+    expect(c.image).toBe('registry.example.com/myapp-migration:v1.2.3');
+    expect(c.command).toEqual(MigrationTool.golangMigrate({ dir: '/migrations/post' }).command);
+    expect(c.securityContext.runAsUser).toBe(1001);
+    expect(c.env).toContainEqual({ name: 'DATABASE_URL', value: 'postgres://db' });
+    expect(c.resources).toEqual(named(m, 'Job', VersionKey.of('v1.2.3').nameWithPrefix('myapp-migrate')).spec.template.spec.containers[0].resources);
+  });
+
+  test('rolloutTimeout, waiterImage, waiterRunAsUser, activeDeadline, backoffLimit and args are passed through', () => {
+    const m = service({
+      postRollout: {
+        command: ['contract'],
+        args: ['--yes'],
+        rolloutTimeout: Duration.minutes(5),
+        activeDeadline: Duration.minutes(15),
+        backoffLimit: 1,
+        waiterImage: 'registry.example.com/kubectl@sha256:' + 'a'.repeat(64),
+        waiterRunAsUser: 1234,
+      },
+    });
+    const job = postJob(m);
+    const waiter = job.spec.template.spec.initContainers[0];
+    expect(waitArgs(m).slice(0, 2)).toEqual(['v1.2.3', '300']);
+    expect(waiter.image).toBe('registry.example.com/kubectl@sha256:' + 'a'.repeat(64));
+    expect(waiter.securityContext.runAsUser).toBe(1234);
+    expect(job.spec.activeDeadlineSeconds).toBe(900);
+    expect(job.spec.backoffLimit).toBe(1);
+    expect(job.spec.template.spec.containers[0].args).toEqual(['--yes']);
+  });
+});
+
+describe('postRollout: least privilege', () => {
+  test('its own ServiceAccount; the token only in the waiter; the service account gains nothing', () => {
+    const m = service();
+    const spec = postJob(m).spec.template.spec;
+    expect(spec.serviceAccountName).toBe('myapp-post-rollout');
+    expect(spec.automountServiceAccountToken).toBe(false);
+    const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((v: any) => v.mountPath === SA_PATH).length;
+    expect(spec.initContainers.map(tokenMounts)).toEqual([1]);
+    expect(spec.containers.map(tokenMounts)).toEqual([0]);
+    expect(named(m, 'RoleBinding', 'myapp-post-rollout').subjects).toEqual(
+      [{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp-post-rollout', namespace: 'myapp' }]);
+    expect(named(m, 'RoleBinding', 'myapp-migration-waiter').subjects.map((s: any) => s.name)).toEqual(['myapp']);
+  });
+
+  test('RBAC: get on the Deployment by name, list on pods, nothing else', () => {
+    expect(named(service(), 'Role', 'myapp-post-rollout').rules).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['myapp'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ]);
+  });
+
+  test('every pod passes the restricted standard and every object its schema', () => {
+    const m = service();
+    expect(restrictedViolations(postJob(m).spec.template.spec)).toEqual([]);
+    expect(postJob(m).spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    validateSchemas(m);
+  });
+
+  test('YAML order: the post-rollout objects come after the Deployment', () => {
+    const kinds = service().map(o => `${o.kind}/${o.metadata.name}`);
+    const after = ['ServiceAccount/myapp-post-rollout', 'Role/myapp-post-rollout', 'RoleBinding/myapp-post-rollout', `Job/${VersionKey.of('v1.2.3').nameWithPrefix('myapp-post')}`];
+    for (const k of after) expect(kinds.indexOf(k)).toBeGreaterThan(kinds.indexOf('Deployment/myapp'));
+  });
+});
+
+describe('postRollout with gated workloads', () => {
+  test('gated Deployments, StatefulSets and DaemonSets are waited for and readable by name; Jobs and CronJobs are not', () => {
+    let names: string[] = [];
+    const m = service({}, (svc, chart) => {
+      const ws = [
+        new kplus.Deployment(chart, 'worker', { containers: [WORKER] }),
+        new kplus.StatefulSet(chart, 'store', { containers: [WORKER] }),
+        new kplus.DaemonSet(chart, 'agent', { containers: [WORKER] }),
+      ];
+      ws.forEach(w => svc.gate(w));
+      svc.gate(new kplus.Job(chart, 'once', { containers: [WORKER] }));
+      svc.gate(new kplus.CronJob(chart, 'nightly', { schedule: Cron.daily(), containers: [WORKER] }));
+      names = ws.map(w => w.name);
+    });
+    expect(waitArgs(m).slice(2)).toEqual(['deployment/myapp', `deployment/${names[0]}`, `statefulset/${names[1]}`, `daemonset/${names[2]}`]);
+    expect(named(m, 'Role', 'myapp-post-rollout').rules).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['myapp'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [names[0]], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['statefulsets'], resourceNames: [names[1]], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: [names[2]], verbs: ['get'] },
+    ]);
+  });
+});
+
+describe('postRollout per delivery target', () => {
+  test.each([
+    ['flux', Delivery.flux(), true, { 'kustomize.toolkit.fluxcd.io/force': 'Enabled' }],
+    ['kubectl', Delivery.kubectl(), true, {}],
+    ['helm', Delivery.helm(), false, {
+      'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-weight': '0', 'helm.sh/hook-delete-policy': 'before-hook-creation',
+    }],
+    ['argoCd', Delivery.argoCd(), false, { 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' }],
+  ])('%s', (_name, delivery, versioned, annotations) => {
+    const job = postJob(service({ delivery }));
+    const { ['migrated-service.cdk8s.io/image-tag']: tag, ...rest } = job.metadata.annotations;
+    expect(tag).toBe('v1.2.3');
+    expect(rest).toEqual(annotations);
+    // Hook targets replace a hook by name only: a stable name; the tag stays in labels and annotations.
+    expect(job.metadata.name).toBe(versioned ? VersionKey.of('v1.2.3').nameWithPrefix('myapp-post') : 'myapp-post');
+    // The rollout wait runs in every target (Helm without --wait runs post hooks before the rollout ends).
+    expect(job.spec.template.spec.initContainers[0].name).toBe('wait-for-rollout');
+  });
+
+  test('Delivery.helm(): the script holds no "{{", so the chart renders', () => {
+    expect(ROLLOUT_WAIT_SCRIPT).not.toContain('{{');
+    expect(() => synthYaml(chart => new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), postRollout: POST })))).not.toThrow();
+  });
+
+  test('the same input gives byte-identical YAML', () => {
+    const build = (chart: Chart) => new MigratedService(chart, 'myapp', baseProps({ postRollout: POST }));
+    expect(synthYaml(build)).toBe(synthYaml(build));
+  });
+});
+
+describe('postRollout: bad input fails naming the prop', () => {
+  test.each<[string, PostRolloutOptions | null, RegExp]>([
+    ['no command', {}, /^Invalid postRollout of MigratedService "test\/myapp" "\{ no tool, no command \}": set postRollout.tool/],
+    ['null', null, /^Invalid postRollout .* null: pass postRollout/],
+    ['a command string', { command: ['npm run contract'] }, /postRollout.command/],
+    ['an image with a tag', { command: ['x'], image: 'registry.example.com/myapp:v1' }, /^Invalid postRollout.image .*it contains a tag/],
+    ['backoffLimit -1', { command: ['x'], backoffLimit: -1 }, /^Invalid postRollout.backoffLimit .* -1: it must be a whole number from 0 to 100/],
+    ['root', { command: ['x'], runAsUser: 0 }, /^Invalid postRollout.runAsUser .* 0: UID\/GID 0 is root/],
+    ['args that are not strings', { command: ['x'], args: [1 as any] }, /^Invalid postRollout.args .* \[1\]: pass a list of strings/],
+    ['a root waiter', { command: ['x'], waiterRunAsUser: 0 }, /^Invalid postRollout.waiterRunAsUser .* 0: UID\/GID 0 is root/],
+    ['a waiter image with spaces', { command: ['x'], waiterImage: 'kubectl latest' }, /^Invalid postRollout.waiterImage/],
+    ['rolloutTimeout 0', { command: ['x'], rolloutTimeout: Duration.seconds(0) }, /^Invalid postRollout.rolloutTimeout .* "0s"/],
+    ['a deadline within the rollout wait', { command: ['x'], activeDeadline: Duration.minutes(10) },
+      /^Invalid postRollout.activeDeadline .* "600s": it counts from the Job's start, so it includes the wait for the rollout \(postRollout.rolloutTimeout, 1800s\)/],
+  ])('%s', (_what, postRollout, message) => {
+    expect(() => service({ postRollout: postRollout as PostRolloutOptions })).toThrow(message);
+  });
+});
+
+/**
+ * The rollout waiter's script under /bin/sh, with a stub kubectl that answers from files: one
+ * jsonpath line per workload (`<kind>_<name>`) and the pods' `name=tag` lines (`pods`).
+ */
+describe('ROLLOUT_WAIT_SCRIPT', () => {
+  const FIELDS = ['gen', 'observed', 'replicas', 'have', 'updated', 'available', 'dwant', 'dupdated', 'davailable', 'current', 'update', 'tag', 'progress', 'selector'];
+  type State = Partial<Record<typeof FIELDS[number], string>>;
+  const line = (s: State) => FIELDS.map(f => s[f] ?? '').join('|');
+  const DONE: State = { gen: '2', observed: '2', replicas: '2', have: '2', updated: '2', available: '2', tag: 'v2', selector: '{"app":"web","tier":"x"}' };
+
+  function run(workloads: { [ref: string]: State | 'Forbidden' }, pods: string[], timeout = 1) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollout-wait-'));
+    fs.writeFileSync(path.join(dir, 'kubectl'), `#!/bin/sh
+d=${dir}
+echo "$*" >>"$d/calls"
+if [ "$2" = pods ]; then cat "$d/pods"; exit 0; fi
+f="$d/$(echo "$2" | tr / _)"
+[ -f "$f.forbidden" ] && { echo 'Error from server (Forbidden): deployments.apps "x" is forbidden' >&2; exit 1; }
+[ -f "$f" ] || { echo "Error from server (NotFound): $2 not found" >&2; exit 1; }
+cat "$f"
+`, { mode: 0o755 });
+    for (const [ref, s] of Object.entries(workloads)) {
+      const f = path.join(dir, ref.replace('/', '_'));
+      if (s === 'Forbidden') fs.writeFileSync(`${f}.forbidden`, '');
+      else fs.writeFileSync(f, line(s));
+    }
+    fs.writeFileSync(path.join(dir, 'pods'), pods.map(p => `${p}\n`).join(''));
+    const r = spawnSync('/bin/sh', ['-c', ROLLOUT_WAIT_SCRIPT, 'wait-for-rollout', 'v2', `${timeout}`, ...Object.keys(workloads)],
+      { encoding: 'utf-8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 30_000 });
+    const calls = fs.readFileSync(path.join(dir, 'calls'), 'utf-8');
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { code: r.status, out: r.stdout + r.stderr, calls };
+  }
+
+  test('every replica updated and available and every pod at the tag: exit 0, pods listed by the workload\'s selector', () => {
+    const r = run({ 'deployment/web': DONE }, ['web-a=v2', 'web-b=v2']);
+    expect(r.out).toContain('rollout of v2 complete: deployment/web');
+    expect(r.code).toBe(0);
+    expect(r.calls).toMatch(/^get pods -l app=web,tier=x -o jsonpath=/m);
+  });
+
+  test.each<[string, State, string[], RegExp]>([
+    ['an old pod still terminating', DONE, ['web-a=v2', 'web-b=v2', 'web-old=v1'], /3 pods, 1 of them not at v2/],
+    ['the template not yet at the tag', { ...DONE, tag: 'v1' }, ['web-a=v1'], /its pod template is at v1, waiting for v2/],
+    ['the generation not yet observed', { ...DONE, observed: '1' }, [], /generation 2 not observed yet/],
+    ['a replica not yet updated', { ...DONE, updated: '1' }, [], /1 of 2 updated, 2 available, 2 in all/],
+    ['a replica not yet available', { ...DONE, available: '1' }, [], /2 of 2 updated, 1 available/],
+    ['an old ReplicaSet\'s pod still counted', { ...DONE, have: '3' }, [], /3 in all/],
+  ])('%s: it waits, says why, and gives up at the timeout with exit 1', (_what, state, pods, why) => {
+    const r = run({ 'deployment/web': state }, pods);
+    expect(r.out).toMatch(why);
+    expect(r.out).toMatch(/timed out after 1s waiting for the rollout of v2/);
+    expect(r.code).toBe(1);
+  });
+
+  test('a Deployment past its progress deadline: exit 1 at once, the migration does not run', () => {
+    const r = run({ 'deployment/web': { ...DONE, updated: '1', progress: 'ProgressDeadlineExceeded' } }, [], 600);
+    expect(r.out).toMatch(/rollout of deployment\/web to v2 failed: ProgressDeadlineExceeded/);
+    expect(r.code).toBe(1);
+  });
+
+  test('Forbidden: exit 1 at once with the error', () => {
+    const r = run({ 'deployment/web': 'Forbidden' }, [], 600);
+    expect(r.out).toMatch(/cannot read deployment\/web: .*forbidden/);
+    expect(r.code).toBe(1);
+  });
+
+  test('a StatefulSet must be on its update revision; a DaemonSet on every node it should run on', () => {
+    const sts = { ...DONE, current: 'store-1', update: 'store-2' };
+    expect(run({ 'statefulset/store': sts }, ['s-0=v2']).out).toMatch(/revision store-1, updating to store-2/);
+    expect(run({ 'statefulset/store': { ...sts, current: 'store-2' } }, ['s-0=v2']).code).toBe(0);
+    const ds: State = { gen: '1', observed: '1', dwant: '3', dupdated: '2', davailable: '3', tag: 'v2', selector: '{"app":"agent"}' };
+    expect(run({ 'daemonset/agent': ds }, []).out).toMatch(/2 of 3 updated/);
+    expect(run({ 'daemonset/agent': { ...ds, dupdated: '3' } }, ['a=v2']).code).toBe(0);
+  });
+
+  test('several workloads: it passes only when the last one has rolled out', () => {
+    const r = run({ 'deployment/web': DONE, 'deployment/worker': { ...DONE, available: '0' } }, ['web-a=v2']);
+    expect(r.out).toMatch(/deployment\/worker: 2 of 2 updated, 0 available/);
+    expect(r.code).toBe(1);
+  });
+});
