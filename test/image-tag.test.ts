@@ -175,3 +175,7 @@ describe('ImageTag: names, defaults and where errors point', () => {
     expect(read).toThrow(new RegExp(`^Invalid ${prop} "\\s*": pass a non-empty name, e\\.g\\. "IMAGE_TAG"`));
   });
 });
+
+test('GIVEN a variable name that is not a string WHEN read THEN it is refused naming the option', () => {
+  expect(() => ImageTag.fromEnv({ variable: 5 as unknown as string })).toThrow('Invalid variable of ImageTag.fromEnv 5: pass a non-empty name');
+});
