@@ -230,6 +230,10 @@ describe('edges Stryker found unpinned', () => {
     expect(() => VersionKey.of(`sha256:${DIGEST_HEX}0`)).toThrow(/looks like a digest but is not "sha256:" followed by 64/);
   });
 
+  test('GIVEN a digest with an "@" inside WHEN parsed THEN it is refused: only a leading "@" is dropped', () => {
+    expect(() => VersionKey.of(`sha256:${'c'.repeat(32)}@${'c'.repeat(32)}`)).toThrow(/looks like a digest but is not/);
+  });
+
   test('GIVEN a value that is not a string WHEN parsed THEN it is refused naming imageTag, not a TypeError', () => {
     expect(() => VersionKey.of(5 as unknown as string)).toThrow(/^Invalid imageTag 5: it is empty/);
     expect(() => VersionKey.of(null as unknown as string)).toThrow(/^Invalid imageTag null: it is empty/);
