@@ -277,3 +277,14 @@ describe('edges Stryker found unpinned', () => {
     expect(() => VersionKey.of(`${'a'.repeat(127)} `)).toThrow('it contains " "');
   });
 });
+
+describe('fitName', () => {
+  test('GIVEN a name of exactly 63 characters WHEN fitted THEN it is kept as is', () => {
+    expect(fitName('a'.repeat(63))).toBe('a'.repeat(63));
+  });
+
+  test('GIVEN a long name whose cut ends on dashes WHEN fitted THEN the dashes go before the "-<hash>"', () => {
+    const name = `${'a'.repeat(50)}--${'b'.repeat(20)}`;
+    expect(fitName(name)).toBe(`${'a'.repeat(50)}-${VersionKey.hash(name)}`);
+  });
+});
