@@ -476,6 +476,7 @@ export class MigratedService extends Construct {
       envVariables: r.envVariables,
       migrationRunAs: r.migration.runAs,
       migrationHome: r.migration.writableHome,
+      migrationResources: r.migration.resources,
       tmpMount: tmpMount(tmp),
     });
   }

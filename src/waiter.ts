@@ -76,6 +76,8 @@ export interface WaiterContext {
   readonly envVariables: { [name: string]: kplus.EnvValue };
   readonly migrationRunAs: RunAsOptions;
   readonly migrationHome: boolean;
+  /** The migration container's resources: a schema check runs the same tool. */
+  readonly migrationResources: kplus.ContainerResources;
   readonly tmpMount: kplus.VolumeMount;
 }
 
@@ -217,7 +219,9 @@ class SchemaCheckWaiter extends Waiter {
         envFrom: context.envFrom,
         envVariables: env,
         volumeMounts: [context.tmpMount],
-        resources: WAITER_RESOURCES,
+        // The check loads the same tool as the migration (npx alone peaks near 100 MiB): the
+        // waiter's 128Mi limit would OOM-kill it, and the pod would never start.
+        resources: context.migrationResources,
         securityContext: restrictedContainerSecurity(context.migrationRunAs),
       },
     };

@@ -1,6 +1,6 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationTool, VersionKey, Waiter } from '../src';
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
 import {
   all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService, validateSchemas,
 } from './support/k8s';
@@ -246,9 +246,26 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
     })))).not.toThrow();
   });
 
-  test('GIVEN checkHookInputs: false WHEN synthesized THEN the ConfigMap stays an ordinary object', () => {
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN the Job is still a hook reading the ordinary ConfigMap and Secret', () => {
     const m = synth(serviceReadingConfig(Delivery.helm({ checkHookInputs: false })));
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '0',
+      'helm.sh/hook-delete-policy': 'before-hook-creation',
+    });
+    expect(job.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }]);
     expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({});
+    expect(deliveryAnnotations(one(m, 'Secret'))).toEqual({});
+  });
+
+  test('GIVEN checkHookInputs: false WHEN a manifest holds "{{" THEN synth still fails: only the input check is off', () => {
+    const props = baseProps({
+      migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' },
+      waiter: Waiter.schemaCheck(),
+      delivery: Delivery.helm({ checkHookInputs: false }),
+    });
+    expect(() => synthService(props)).toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) .*would be read by Helm as a template/);
   });
 
   test('GIVEN a "{{" in a manifest (Atlas schema check) WHEN synthesized for Helm THEN synth fails naming where', () => {
@@ -292,7 +309,151 @@ describe('Delivery.argoCd() checks what the hook Job reads', () => {
     });
   });
 
-  test('GIVEN checkHookInputs: false WHEN synthesized THEN synth passes', () => {
-    expect(all(synth(serviceReadingConfig(Delivery.argoCd({ checkHookInputs: false }))), 'Job')).toHaveLength(1);
+  test('GIVEN checkHookInputs: false WHEN synthesized THEN the Job is still a PreSync hook reading the ordinary ConfigMap and Secret', () => {
+    const m = synth(serviceReadingConfig(Delivery.argoCd({ checkHookInputs: false, syncWave: 2 })));
+    const job = one(m, 'Job');
+    expect(deliveryAnnotations(job)).toEqual({
+      'argocd.argoproj.io/hook': 'PreSync',
+      'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+      'argocd.argoproj.io/sync-wave': '2',
+    });
+    expect(job.metadata.name).toBe('myapp-migrate');
+    expect(job.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }]);
+    expect(deliveryAnnotations(one(m, 'ConfigMap'))).toEqual({});
+    expect(deliveryAnnotations(one(m, 'Secret'))).toEqual({});
+  });
+});
+
+describe('the hook-input check runs on the app as it is at each synth', () => {
+  test.each([
+    ['helm', () => Delivery.helm(), /Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "late-config"/],
+    ['argoCd', () => Delivery.argoCd(), /Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.argoCd\(\) "late-config"/],
+  ])('GIVEN one App synthesized, WHEN a ConfigMap the %s Job reads is added to it and it is synthesized again THEN the second synth reports it', (_name, delivery, message) => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    new MigratedService(chart, 'myapp', baseProps({
+      delivery: delivery(),
+      envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ext', 'late-config'))],
+    }));
+    // Not in the app yet: created outside, so it exists before the hook runs.
+    expect(app.synthYaml()).toContain('name: late-config');
+
+    new kplus.ConfigMap(chart, 'late', { metadata: { name: 'late-config' } });
+
+    expect(() => app.synthYaml()).toThrow(message);
+  });
+
+  test('GIVEN one App whose check failed WHEN the ConfigMap is made a hook and it is synthesized again THEN it passes', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    serviceReadingConfig(Delivery.helm(), ({ secret }) => Delivery.helmPreInstall(secret))(chart);
+    expect(() => app.synthYaml()).toThrow(/"myapp-config"/);
+
+    Delivery.helmPreInstall(chart.node.findChild('config'));
+
+    expect(app.synthYaml()).toContain('helm.sh/hook-weight: "-1"');
+  });
+});
+
+describe('which references the hook-input check follows', () => {
+  /** Build a Helm service whose Job reads the chart's ConfigMap and Secret as `wire` says; return synth's error or ''. */
+  function helmError(wire: (chart: Chart, svc: MigratedService, made: { config: kplus.ConfigMap; secret: kplus.Secret }) => void,
+    props: (made: { config: kplus.ConfigMap; secret: kplus.Secret }) => Partial<MigratedServiceProps> = () => ({})): string {
+    try {
+      synth(chart => {
+        const made = configAndSecret(chart);
+        const svc = new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), ...props(made) }));
+        wire(chart, svc, made);
+      });
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  test('GIVEN optional references only WHEN synthesized THEN nothing is reported: the Job starts without them', () => {
+    expect(helmError(() => undefined, ({ config, secret }) => ({
+      envVariables: {
+        A: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL', { optional: true }),
+        B: kplus.EnvValue.fromSecretValue({ secret, key: 'DATABASE_URL' }, { optional: true }),
+      },
+    }))).toBe('');
+  });
+
+  test('GIVEN a required ConfigMap key in env WHEN synthesized THEN it is reported with the variable name', () => {
+    expect(helmError(() => undefined, ({ config }) => ({
+      envVariables: { LOG_LEVEL: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL') },
+    }))).toMatch(/Invalid ConfigMap read by the migration Job \(env LOG_LEVEL\) with Delivery\.helm\(\) "myapp-config"/);
+  });
+
+  test('GIVEN a Secret volume on the Job WHEN synthesized THEN it is reported, and an optional one is not', () => {
+    expect(helmError((chart, svc, { secret }) => svc.job.addVolume(kplus.Volume.fromSecret(chart, 'vol', secret))))
+      .toMatch(/Invalid Secret read by the migration Job \(volume [^)]+\) with Delivery\.helm\(\) "myapp-db"/);
+    expect(helmError((chart, svc, { secret }) => svc.job.addVolume(kplus.Volume.fromSecret(chart, 'vol', secret, { optional: true }))))
+      .toBe('');
+  });
+
+  test('GIVEN one ConfigMap read twice WHEN synthesized THEN it is reported once', () => {
+    const message = helmError(() => undefined, ({ config }) => ({
+      envFrom: [kplus.Env.fromConfigMap(config)],
+      envVariables: { LOG_LEVEL: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL') },
+    }));
+    expect(message.match(/Invalid ConfigMap read by the migration Job/g)).toHaveLength(1);
+    expect(message).toContain('(envFrom)');
+  });
+
+  test('GIVEN a ConfigMap of the same name in another namespace WHEN synthesized THEN it is not taken for the Job\'s input', () => {
+    const m = synth(chart => {
+      const other = new Chart(chart.node.root as App, 'other', { namespace: 'elsewhere' });
+      new kplus.ConfigMap(other, 'config', { metadata: { name: 'myapp-config' } });
+      new MigratedService(chart, 'myapp', baseProps({
+        delivery: Delivery.helm(),
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ext', 'myapp-config'))],
+      }));
+    });
+    expect(all(m, 'ConfigMap')).toHaveLength(1);
+  });
+});
+
+describe('delivery kinds', () => {
+  test('GIVEN each delivery WHEN asked its kind THEN it names itself', () => {
+    expect([Delivery.flux(), Delivery.argoCd(), Delivery.helm(), Delivery.kubectl()].map(d => d.kind)).toEqual(['flux', 'argocd', 'helm', 'kubectl']);
+  });
+});
+
+describe('hook inputs annotated by hand, and the check outside a synth', () => {
+  /** A Helm service reading a plain ApiObject ConfigMap `raw` with the given annotations. */
+  function helmReadingRaw(annotations: { [key: string]: string }, hookWeight?: number) {
+    return (chart: Chart) => {
+      new ApiObject(chart, 'raw', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'raw', annotations } });
+      new MigratedService(chart, 'myapp', baseProps({
+        delivery: Delivery.helm({ hookWeight }),
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'ref', 'raw'))],
+      }));
+    };
+  }
+
+  test('GIVEN a plain ApiObject ConfigMap that is no hook WHEN synthesized THEN the fix names its own path', () => {
+    expect(() => synth(helmReadingRaw({}))).toThrow('Delivery.helmPreInstall(<the ConfigMap "test/raw">)');
+  });
+
+  test('GIVEN hook phases written with spaces and no weight WHEN the Job weighs 1 THEN the input counts as an earlier pre-install hook', () => {
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'pre-upgrade, pre-install' }, 1))).not.toThrow();
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'pre-upgrade, pre-install' }, 0)))
+      .toThrow(/it is a pre-install hook but its helm\.sh\/hook-weight 0 is not below the Job's 0, .*e\.g\. Delivery\.helmPreInstall\(…, -1\)/);
+  });
+
+  test('GIVEN a post-install hook WHEN synthesized THEN it does not count as running before the Job', () => {
+    expect(() => synth(helmReadingRaw({ 'helm.sh/hook': 'post-install', 'helm.sh/hook-weight': '-5' })))
+      .toThrow(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "raw"/);
+  });
+
+  test('GIVEN the Job validated on its own, outside a synth, THEN the check still finds the input', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    helmReadingRaw({})(chart);
+    const job = (chart.node.findChild('myapp') as MigratedService).job;
+
+    expect(job.node.validate().join('\n')).toMatch(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "raw"/);
   });
 });

@@ -131,3 +131,51 @@ test('GIVEN IMAGE_TAG WHEN a MigratedService uses ImageTag.fromEnv() THEN the Jo
   expect(one(m, 'Deployment').spec.template.spec.containers[0].image).toBe('registry.example.com/myapp:v7.1.0');
   expect(one(m, 'Job').metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v7.1.0');
 });
+
+describe('ImageTag: names, defaults and where errors point', () => {
+  test('GIVEN the defaults WHEN read THEN they are IMAGE_TAG and imageTag', () => {
+    expect([ImageTag.DEFAULT_VARIABLE, ImageTag.DEFAULT_CONTEXT_KEY]).toEqual(['IMAGE_TAG', 'imageTag']);
+  });
+
+  test('GIVEN a custom variable and key WHEN fromEnvOrContext reads THEN it uses them, in that order, and names them when neither is set', () => {
+    const app = new App();
+    app.node.setContext('release', 'v0.9.0');
+    setEnv('RELEASE_TAG', 'v1.0.0');
+    setEnv('IMAGE_TAG', 'v5');
+    expect(ImageTag.fromEnvOrContext(app, { variable: 'RELEASE_TAG', key: 'release' })).toBe('v1.0.0');
+    setEnv('RELEASE_TAG', undefined);
+    expect(ImageTag.fromEnvOrContext(app, { variable: 'RELEASE_TAG', key: 'release' })).toBe('v0.9.0');
+    expect(() => ImageTag.fromEnvOrContext(new App(), { variable: 'RELEASE_TAG', key: 'release' }))
+      .toThrow(/^Invalid environment variable RELEASE_TAG and context key "release" \(undefined\): neither is set\. Run "RELEASE_TAG=v1\.2\.3 npx cdk8s synth", or set app\.node\.setContext\("release", "v1\.2\.3"\)/);
+  });
+
+  test('GIVEN IMAGE_TAG set but empty and a context WHEN fromEnvOrContext reads THEN the empty variable is the error', () => {
+    setEnv('IMAGE_TAG', '');
+    const app = new App();
+    app.node.setContext('imageTag', 'v0.9.0');
+    expect(() => ImageTag.fromEnvOrContext(app)).toThrow(/^Invalid environment variable IMAGE_TAG "": it is set but empty/);
+  });
+
+  test('GIVEN an empty context value WHEN read THEN it is rejected as empty, naming the key', () => {
+    const app = new App();
+    app.node.setContext('imageTag', '');
+    expect(() => ImageTag.fromContext(app)).toThrow(/^Invalid context key "imageTag" "": it is empty/);
+  });
+
+  test('GIVEN a bad context fallback WHEN the key is unset THEN the fallback is rejected as such', () => {
+    expect(() => ImageTag.fromContext(new App(), { key: 'release', fallback: '-x' }))
+      .toThrow(/^Invalid fallback for context key "release" "-x": it starts with "-"/);
+  });
+
+  test.each([
+    ['key of ImageTag.fromContext', () => ImageTag.fromContext(new App(), { key: '' })],
+    ['variable of ImageTag.fromEnvOrContext', () => ImageTag.fromEnvOrContext(new App(), { variable: ' ' })],
+    ['key of ImageTag.fromEnvOrContext', () => ImageTag.fromEnvOrContext(new App(), { key: '' })],
+  ])('GIVEN an empty name THEN the %s is rejected naming it', (prop, read) => {
+    expect(read).toThrow(new RegExp(`^Invalid ${prop} "\\s*": pass a non-empty name, e\\.g\\. "IMAGE_TAG"`));
+  });
+});
+
+test('GIVEN a variable name that is not a string WHEN read THEN it is refused naming the option', () => {
+  expect(() => ImageTag.fromEnv({ variable: 5 as unknown as string })).toThrow('Invalid variable of ImageTag.fromEnv 5: pass a non-empty name');
+});

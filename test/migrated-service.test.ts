@@ -1,4 +1,4 @@
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigrationTool, Waiter } from '../src';
 import {
@@ -69,8 +69,20 @@ describe('invariant 1: one tag keys everything', () => {
     expect(svc.job.name).toBe(svc.jobName);
     expect(svc.deployment.name).toBe('myapp');
     expect(svc.serviceAccount.name).toBe('myapp');
-    expect(svc.role).toBeDefined();
-    expect(svc.roleBinding).toBeDefined();
+    // role and roleBinding are the objects emitted: the Role grants get on the one Job, bound to the service account.
+    const role = one(m, 'Role');
+    expect(svc.role!.name).toBe(role.metadata.name);
+    expect(ApiObject.of(svc.role!).toJson().rules).toEqual([{
+      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'],
+    }]);
+    expect(svc.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
+    // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
+    expect(svc.roleBinding!.role === svc.role).toBe(true);
+    expect(svc.roleBinding!.subjects.map(x => x === svc.serviceAccount)).toEqual([true]);
+    expect(ApiObject.of(svc.roleBinding!).toJson()).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }],
+    });
   });
 });
 
@@ -398,8 +410,96 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
       /Invalid migration.ttlAfterFinished .* "3600s": the kubectl waiter reads the Job.*Waiter.schemaCheck\(\)/],
     ['fractional deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.millis(1500) } }, /Invalid migration.activeDeadline .* "1.5s": it must be a whole number of seconds/],
     ['zero deadline', { migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.seconds(0) } }, /Invalid migration.activeDeadline .* "0s": it must be a whole number of seconds, at least 1/],
+    ['ttl with the kubectl waiter', { waiter: Waiter.kubectl(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } },
+      /^Invalid migration.ttlAfterFinished of MigratedService "test\/myapp" "3600s": the kubectl waiter reads the Job/],
+    ['fractional ttl', { waiter: Waiter.none(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.millis(2500) } },
+      /^Invalid migration.ttlAfterFinished of MigratedService "test\/myapp" "2.5s": it must be a whole number of seconds/],
+    ['fractional progressDeadline', { progressDeadline: Duration.millis(1500) },
+      /^Invalid progressDeadline of MigratedService "test\/myapp" "1.5s": it must be a whole number of seconds, at least 1/],
+    ['zero progressDeadline', { progressDeadline: Duration.seconds(0) }, /^Invalid progressDeadline of MigratedService "test\/myapp" "0s"/],
+    ['runAsGroup root', { runAsGroup: 0 }, /^Invalid runAsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['runAsGroup fraction', { runAsGroup: 1.5 }, /^Invalid runAsGroup of MigratedService "test\/myapp" 1.5: it must be a whole number from 0 to 2147483647/],
+    ['migration.runAsGroup', { migration: { tool: MigrationTool.prisma(), runAsGroup: -1 } }, /^Invalid migration.runAsGroup of MigratedService "test\/myapp" -1: it must be a whole number/],
+    ['migration.runAsGroup root', { migration: { tool: MigrationTool.prisma(), runAsGroup: 0 } }, /^Invalid migration.runAsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['migration.runAsUser root', { migration: { tool: MigrationTool.prisma(), runAsUser: 0 } }, /^Invalid migration.runAsUser of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['fsGroup root', { fsGroup: 0 }, /^Invalid fsGroup of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['replicas above 1000', { replicas: 1001 }, /^Invalid replicas of MigratedService "test\/myapp" 1001: it must be a whole number from 0 to 1000/],
+    ['port 0', { port: 0 }, /^Invalid port of MigratedService "test\/myapp" 0: it must be a whole number from 1 to 65535/],
+    ['backoffLimit above 100', { migration: { tool: MigrationTool.prisma(), backoffLimit: 101 } }, /^Invalid migration.backoffLimit .* 101: it must be a whole number from 0 to 100/],
+    ['runAsUser too large', { runAsUser: 2147483648 }, /^Invalid runAsUser .* 2147483648: it must be a whole number from 0 to 2147483647/],
+    ['migration a string', { migration: 'prisma' }, /^Invalid migration of MigratedService "test\/myapp" "prisma": pass migration:/],
+    ['migration.args not strings', { migration: { tool: MigrationTool.prisma(), args: [1] } }, /^Invalid migration.args of MigratedService "test\/myapp" \[1\]: pass a list of strings/],
+    ['args not a list', { args: '--verbose' }, /^Invalid args of MigratedService "test\/myapp" "--verbose": pass a list of strings/],
+    ['service command one string', { command: ['node dist/main.js'] }, /^Invalid command of MigratedService "test\/myapp" .*one string with spaces/],
+    ['image not a string', { image: 42 }, /^Invalid image of MigratedService "test\/myapp" 42: pass the image repository without a tag/],
+    ['image blank', { image: '  ' }, /^Invalid image .* "  ": pass the image repository without a tag/],
+    ['image too long', { image: `r/${'a'.repeat(254)}` }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with a non-numeric port', { image: 'host:abc/app' }, /^Invalid image .* "host:abc\/app": it is not a valid image repository/],
+    ['image with an empty path component', { image: 'r//app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image ending in a separator', { image: 'r/app-' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image starting with a separator', { image: 'r/-app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with three underscores', { image: 'r/a___b' }, /^Invalid image .*: it is not a valid image repository/],
+    ['image with a space', { image: 'r/my app' }, /^Invalid image .*: it is not a valid image repository/],
+    ['migration.image empty', { migration: { tool: MigrationTool.flyway(), image: '' } }, /^Invalid migration.image of MigratedService "test\/myapp" "": pass the image repository/],
+    ['label key with a long prefix', { labels: { [`${'a'.repeat(254)}/team`]: 'x' } }, /^Invalid labels key .*: a label key is an optional DNS prefix/],
+    ['label key too long', { labels: { ['k'.repeat(64)]: 'x' } }, /^Invalid labels key /],
+    ['label key with a slash only', { labels: { '/team': 'x' } }, /^Invalid labels key /],
+    ['label value not a string', { labels: { team: 5 } }, /^Invalid labels\["team"\] of MigratedService "test\/myapp" 5: a label value/],
+    ['label value too long', { labels: { team: 'v'.repeat(64) } }, /^Invalid labels\["team"\] /],
+    ['reserved name label', { labels: { 'app.kubernetes.io/name': 'x' } }, /^Invalid labels key .* "app.kubernetes.io\/name": this label is set by MigratedService/],
+    ['env name with a space', { envVariables: { 'A B': kplus.EnvValue.fromValue('x') } }, /^Invalid envVariables key .* "A B"/],
+    ['env name with "="', { envVariables: { 'A=B': kplus.EnvValue.fromValue('x') } }, /^Invalid envVariables key .* "A=B"/],
+    ['fsGroup too large', { fsGroup: 2147483648 }, /^Invalid fsGroup of MigratedService "test\/myapp" 2147483648: it must be a whole number from 0 to 2147483647/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synthService(overrides)).toThrow(message);
+  });
+
+  test('GIVEN no props WHEN constructed THEN it fails naming props and what to pass', () => {
+    expect(() => synth(chart => new MigratedService(chart, 'myapp', undefined as any)))
+      .toThrow(/^Invalid props of MigratedService "test\/myapp" \(undefined\): pass \{ image, imageTag, migration \}/);
+  });
+
+  test.each([
+    ['1st_Service!', 'st-service'],
+    ['Orders--', 'orders'],
+    ['---', 'myapp'],
+    // Cut to 63 characters: a dash the cut leaves at the end is dropped.
+    [`Servic${'-x'.repeat(30)}`, `servic${'-x'.repeat(28)}`],
+    [`A${'b'.repeat(62)}-c`, `a${'b'.repeat(62)}`],
+  ])('GIVEN the construct id %j and no name WHEN constructed THEN it suggests name %j', (id, suggestion) => {
+    expect(() => synthService({}, id)).toThrow(`Pass name: "${suggestion}" or change the id.`);
+  });
+
+  test('GIVEN a bad name prop WHEN constructed THEN it names the prop without suggesting one', () => {
+    let message = '';
+    try {
+      synthService({ name: 'My_App' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^Invalid name of MigratedService "test\/myapp" "My_App"/);
+    expect(message).not.toContain('Pass name');
+  });
+
+  test('GIVEN boundary values WHEN constructed THEN they are accepted', () => {
+    const m = synthService({
+      replicas: 0,
+      port: 65535,
+      runAsUser: 2147483647,
+      runAsGroup: 1,
+      fsGroup: 1,
+      name: 'a'.repeat(42),
+      migration: { tool: MigrationTool.prisma(), backoffLimit: 100, activeDeadline: Duration.seconds(1) },
+      progressDeadline: Duration.seconds(1),
+    });
+    const d = one(m, 'Deployment');
+    expect(d.spec.replicas).toBe(0);
+    expect(d.spec.progressDeadlineSeconds).toBe(1);
+    expect(appContainer(m).ports).toEqual([{ containerPort: 65535 }]);
+    expect(appContainer(m).securityContext).toMatchObject({ runAsUser: 2147483647, runAsGroup: 1 });
+    expect(one(m, 'Job').spec).toMatchObject({ backoffLimit: 100, activeDeadlineSeconds: 1 });
+    expect(synthService({ replicas: 1000, port: 1, migration: { tool: MigrationTool.prisma(), backoffLimit: 0 } })
+      .find(o => o.kind === 'Deployment')!.spec.replicas).toBe(1000);
   });
 
   test('a construct id that is not a valid name says to pass name', () => {
@@ -413,8 +513,149 @@ describe('invariant 5: bad input fails at synth time naming the prop, the value 
   });
 
   test('images with registry ports, nested paths and IPv6 hosts are accepted', () => {
-    for (const image of ['localhost:5000/app', 'registry.example.com:443/team/sub/app', '[::1]:5000/app', 'app', 'a/b__c.d-e']) {
+    for (const image of ['localhost:5000/app', 'registry.example.com:443/team/sub/app', '[::1]:5000/app', 'app', 'a/b__c.d-e',
+      'Registry.Example.com/app', 'my-registry/app', 'r/a--b', 'r/a_b', `r/${'a'.repeat(253)}`]) {
       expect(one(synthService({ image }), 'Deployment').spec.template.spec.containers[0].image).toBe(`${image}:v1.2.3`);
     }
+  });
+});
+
+describe('props that reach the pods', () => {
+  const jobPod = (m: Manifest[]) => one(m, 'Job').spec.template.spec;
+  const deploymentPod = (m: Manifest[]) => one(m, 'Deployment').spec.template.spec;
+  const envNamed = (c: any, name: string) => (c.env ?? []).filter((e: any) => e.name === name);
+
+  test('GIVEN fsGroup WHEN synthesized THEN both the Job pod and the Deployment pod get it', () => {
+    const m = synthService({ fsGroup: 2000 });
+
+    expect(jobPod(m).securityContext.fsGroup).toBe(2000);
+    expect(deploymentPod(m).securityContext.fsGroup).toBe(2000);
+  });
+
+  test('GIVEN no fsGroup WHEN synthesized THEN neither pod sets one', () => {
+    const m = synthService();
+
+    expect(jobPod(m).securityContext.fsGroup).toBeUndefined();
+    expect(deploymentPod(m).securityContext.fsGroup).toBeUndefined();
+  });
+
+  test('GIVEN runAsGroup WHEN synthesized THEN the service and the migration run with it, migration.runAsGroup overriding it for the Job', () => {
+    const m = synthService({ runAsUser: 1000, runAsGroup: 3000 });
+    expect(appContainer(m).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+    expect(jobContainer(m).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+
+    const own = synthService({ runAsUser: 1000, runAsGroup: 3000, migration: { tool: MigrationTool.prisma(), runAsGroup: 4000 } });
+    expect(jobContainer(own).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 4000 });
+    expect(appContainer(own).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000 });
+  });
+
+  test('GIVEN progressDeadline WHEN synthesized THEN the Deployment uses it, even below the default and the migration deadline', () => {
+    const m = synthService({
+      progressDeadline: Duration.minutes(3),
+      migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.minutes(30) },
+    });
+
+    expect(one(m, 'Deployment').spec.progressDeadlineSeconds).toBe(180);
+  });
+
+  test('GIVEN a migration deadline of 4 minutes WHEN synthesized THEN the progress deadline stays at the 600 s floor', () => {
+    const m = synthService({ migration: { tool: MigrationTool.prisma(), activeDeadline: Duration.minutes(4) } });
+
+    expect(one(m, 'Deployment').spec.progressDeadlineSeconds).toBe(600);
+  });
+
+  test('GIVEN ttlAfterFinished with Waiter.none() WHEN synthesized THEN the Job gets it', () => {
+    const m = synthService({ waiter: Waiter.none(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.minutes(10) } });
+
+    expect(one(m, 'Job').spec.ttlSecondsAfterFinished).toBe(600);
+  });
+
+  test('GIVEN writableHome: true on a tool that does not need it WHEN synthesized THEN the Job and the schema check get HOME=/tmp on the writable /tmp', () => {
+    const m = synthService({ waiter: Waiter.schemaCheck(), migration: { tool: MigrationTool.alembic(), writableHome: true } });
+
+    for (const c of [jobContainer(m), initContainer(m)]) {
+      expect({ container: c.name, home: envNamed(c, 'HOME') }).toEqual({ container: c.name, home: [{ name: 'HOME', value: '/tmp' }] });
+      expect(c.volumeMounts.map((v: any) => v.mountPath)).toContain('/tmp');
+    }
+  });
+
+  test('GIVEN writableHome: false on a tool that needs it WHEN synthesized THEN neither the Job nor the schema check sets HOME', () => {
+    const m = synthService({ waiter: Waiter.schemaCheck(), migration: { tool: MigrationTool.prisma(), writableHome: false } });
+
+    expect(envNamed(jobContainer(m), 'HOME')).toEqual([]);
+    expect(envNamed(initContainer(m), 'HOME')).toEqual([]);
+  });
+
+  test('GIVEN no writableHome WHEN synthesized THEN HOME follows the tool: set for Prisma, not for Alembic', () => {
+    expect(envNamed(jobContainer(synthService({ migration: { tool: MigrationTool.prisma() } })), 'HOME'))
+      .toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(envNamed(jobContainer(synthService({ migration: { tool: MigrationTool.alembic() } })), 'HOME')).toEqual([]);
+    expect(envNamed(jobContainer(synthService({ migration: { command: ['./migrate'] } })), 'HOME')).toEqual([]);
+  });
+});
+
+describe('what else reaches the objects', () => {
+  test('GIVEN port and serviceType WHEN synthesized THEN the Service has that type, the labels of every object and the verbatim tag', () => {
+    const m = synthService({ port: 8080, serviceType: kplus.ServiceType.NODE_PORT, labels: { team: 'db' }, imageTag: '_Weird.Tag' });
+    const svc = one(m, 'Service');
+
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.metadata.labels).toEqual(one(m, 'Deployment').metadata.labels);
+    expect(svc.metadata.labels).toMatchObject({ 'team': 'db', 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
+    expect(svc.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': '_Weird.Tag' });
+    expect(synthService({ port: 8080 }).find(o => o.kind === 'Service')!.spec.type).toBe('ClusterIP');
+  });
+
+  test('GIVEN migration args WHEN synthesized THEN they follow the tool command in the Job', () => {
+    const m = synthService({ migration: { tool: MigrationTool.alembic(), args: ['--sql'] } });
+
+    expect(jobContainer(m).command).toEqual(['alembic', 'upgrade', 'head']);
+    expect(jobContainer(m).args).toEqual(['--sql']);
+  });
+
+  test('GIVEN a command and a tool WHEN synthesized THEN the command wins', () => {
+    const m = synthService({ migration: { tool: MigrationTool.alembic(), command: ['./bin/migrate'] } });
+
+    expect(jobContainer(m).command).toEqual(['./bin/migrate']);
+  });
+
+  test('GIVEN a digest and migration.image equal to image WHEN synthesized THEN both images use the digest', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const m = synthService({ imageTag: digest, migration: { tool: MigrationTool.prisma(), image: 'registry.example.com/myapp' } });
+
+    expect(jobContainer(m).image).toBe(`registry.example.com/myapp@${digest}`);
+    expect(appContainer(m).image).toBe(`registry.example.com/myapp@${digest}`);
+  });
+
+  test('GIVEN the defaults WHEN synthesized THEN the Job pod carries the migration labels and the tag annotation, and the containers pull IfNotPresent', () => {
+    const m = synthService({ labels: { team: 'db' } });
+    const jobTemplate = one(m, 'Job').spec.template;
+
+    expect(jobTemplate.metadata.labels).toMatchObject({ 'team': 'db', 'app.kubernetes.io/component': 'migration', 'app.kubernetes.io/version': 'v1.2.3' });
+    expect(jobTemplate.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    expect(one(m, 'Deployment').spec.template.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    expect(one(m, 'Deployment').metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': 'v1.2.3' });
+    for (const c of [jobContainer(m), appContainer(m), initContainer(m)]) {
+      expect({ container: c.name, pull: c.imagePullPolicy }).toEqual({ container: c.name, pull: 'IfNotPresent' });
+    }
+    expect(jobContainer(m).name).toBe('migrate');
+    expect(appContainer(m).name).toBe('app');
+  });
+
+  test('GIVEN the waiter token WHEN synthesized THEN its projected volume is world-readable (0444) so the waiter UID can read it', () => {
+    const m = synthService();
+    const volume = one(m, 'Deployment').spec.template.spec.volumes.find((v: any) => v.name === 'waiter-api-access');
+
+    expect(volume.projected.defaultMode).toBe(0o444);
+  });
+
+  test('GIVEN a valid id and no name WHEN synthesized THEN every object is named after the id', () => {
+    const m = synthService({ port: 80 }, 'orders');
+
+    expect(m.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ServiceAccount/orders', 'Role/orders-migration-waiter', 'RoleBinding/orders-migration-waiter',
+      `Job/${one(m, 'Job').metadata.name}`, 'Deployment/orders', 'Service/orders',
+    ]);
+    expect(one(m, 'Job').metadata.name).toMatch(/^orders-migrate-v1-2-3-[0-9a-f]{10}$/);
   });
 });

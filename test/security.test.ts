@@ -78,3 +78,39 @@ describe('the restricted checker itself', () => {
     expect(restrictedViolations(spec).join('\n')).toMatch(expected);
   });
 });
+
+describe('hardening that does not lean on the other level', () => {
+  /** The container context every container of this library must carry itself. */
+  const RESTRICTED_CONTAINER = {
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+
+  test.each(waiters)('GIVEN Waiter.%s() WHEN synthesized THEN the Job and Deployment pods set seccompProfile RuntimeDefault and runAsNonRoot themselves', (_name, waiter) => {
+    const pods = podSpecs(synthService({ waiter: waiter(), migration: { tool: MigrationTool.prisma() } }));
+
+    expect(pods.map(p => p.owner.split('/')[0]).sort()).toEqual(['Deployment', 'Job']);
+    for (const pod of pods) {
+      expect({ owner: pod.owner, pod: pod.spec.securityContext })
+        .toEqual({ owner: pod.owner, pod: expect.objectContaining({ seccompProfile: { type: 'RuntimeDefault' }, runAsNonRoot: true }) });
+    }
+  });
+
+  test.each(waiters)('GIVEN Waiter.%s() WHEN synthesized THEN every container carries the full restricted context, so it passes without the pod level', (_name, waiter) => {
+    const pods = podSpecs(synthService({ waiter: waiter(), migration: { tool: MigrationTool.prisma() } }));
+
+    for (const pod of pods) {
+      const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+      for (const c of containers) {
+        expect({ container: `${pod.owner}/${c.name}`, securityContext: c.securityContext })
+          .toEqual({ container: `${pod.owner}/${c.name}`, securityContext: expect.objectContaining(RESTRICTED_CONTAINER) });
+      }
+      const withoutPodLevel = { ...pod.spec, securityContext: {} };
+      expect({ owner: pod.owner, violations: restrictedViolations(withoutPodLevel) }).toEqual({ owner: pod.owner, violations: [] });
+    }
+  });
+});

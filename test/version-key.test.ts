@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { VersionKey, fitName } from '../src';
+import { fitName, isLabelValue, VersionKey } from '../src';
 
 const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -175,5 +175,116 @@ describe('properties', () => {
         return (e as Error).message.startsWith(`Invalid imageTag ${JSON.stringify(s)}`);
       }
     }), { numRuns: 2000 });
+  });
+});
+
+describe('details of names, label values and messages', () => {
+  test('GIVEN a tag of separators only WHEN made a label value THEN it is the hash alone', () => {
+    expect(VersionKey.of('___').labelValue).toBe(VersionKey.hash('___'));
+    expect(VersionKey.of('_.-_').labelValue).toBe(VersionKey.hash('_.-_'));
+  });
+
+  test('GIVEN a 128-character tag that is no label value WHEN made a label value THEN it is cut to exactly 63 with the hash', () => {
+    const tag = `${'a'.repeat(127)}_`;
+    expect(VersionKey.of(tag).labelValue).toBe(`${'a'.repeat(52)}-${VersionKey.hash(tag)}`);
+    // Leading and trailing separators go after the cut.
+    const padded = `_${'a'.repeat(126)}_`;
+    expect(VersionKey.of(padded).labelValue).toBe(`${'a'.repeat(51)}-${VersionKey.hash(padded)}`);
+  });
+
+  test('GIVEN a tag cut to fit a name WHEN the cut ends on a separator THEN the dash is dropped before the hash', () => {
+    // room = 63 - 13 - 10 - 2 = 38: the 38th character of the sanitized tag is a "-".
+    const tag = `${'a'.repeat(37)}.b${'c'.repeat(10)}`;
+    expect(VersionKey.of(tag).nameWithPrefix('myapp-migrate')).toBe(`myapp-migrate-${'a'.repeat(37)}-${VersionKey.hash(tag)}`);
+  });
+
+  test('GIVEN the default hash length WHEN hashing THEN it is 10 lowercase hex characters of sha256, and a length can be asked for', () => {
+    expect(VersionKey.hash('v1.2.3')).toMatch(/^[0-9a-f]{10}$/);
+    expect(VersionKey.hash('v1.2.3', 16)).toMatch(/^[0-9a-f]{16}$/);
+    expect(VersionKey.hash('v1.2.3', 16).startsWith(VersionKey.hash('v1.2.3'))).toBe(true);
+    expect(VersionKey.hash('abc', 64)).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  test('GIVEN a whole image reference WHEN refused THEN the rule is spelled as a sentence', () => {
+    expect(() => VersionKey.of('myapp:v1')).toThrow('pass only the tag (the part after ":") in imageTag and the repository in image. An OCI tag is 1-128 characters');
+  });
+
+  test('GIVEN isDnsLabel WHEN asked THEN it accepts labels up to 63 characters only', () => {
+    expect(VersionKey.isDnsLabel('a'.repeat(63))).toBe(true);
+    expect(VersionKey.isDnsLabel('a'.repeat(64))).toBe(false);
+    expect(VersionKey.isDnsLabel('a-b')).toBe(true);
+    expect(VersionKey.isDnsLabel('-ab')).toBe(false);
+    expect(VersionKey.isDnsLabel('A')).toBe(false);
+  });
+
+  test('GIVEN a tag of 128 characters WHEN parsed THEN it is accepted; 129 is refused', () => {
+    expect(VersionKey.of('a'.repeat(128)).value).toHaveLength(128);
+    expect(() => VersionKey.of('a'.repeat(129))).toThrow('it is 129 characters long');
+  });
+});
+
+describe('edges Stryker found unpinned', () => {
+  const DIGEST_HEX = 'c'.repeat(64);
+
+  test('GIVEN a digest with one hex character too many WHEN parsed THEN it is refused', () => {
+    expect(() => VersionKey.of(`sha256:${DIGEST_HEX}0`)).toThrow(/looks like a digest but is not "sha256:" followed by 64/);
+  });
+
+  test('GIVEN a digest with an "@" inside WHEN parsed THEN it is refused: only a leading "@" is dropped', () => {
+    expect(() => VersionKey.of(`sha256:${'c'.repeat(32)}@${'c'.repeat(32)}`)).toThrow(/looks like a digest but is not/);
+  });
+
+  test('GIVEN a value that is not a string WHEN parsed THEN it is refused naming imageTag, not a TypeError', () => {
+    expect(() => VersionKey.of(5 as unknown as string)).toThrow(/^Invalid imageTag 5: it is empty/);
+    expect(() => VersionKey.of(null as unknown as string)).toThrow(/^Invalid imageTag null: it is empty/);
+  });
+
+  test('GIVEN a one-character tag WHEN named THEN it is used verbatim (a one-character DNS label is valid)', () => {
+    expect(VersionKey.of('a').nameWithPrefix('x')).toBe('x-a');
+    expect(VersionKey.isDnsLabel('a')).toBe(true);
+  });
+
+  test('GIVEN a valid tag that makes the name exactly 63 characters WHEN named THEN it is used verbatim', () => {
+    const tag = 'a'.repeat(61);
+    expect(VersionKey.of(tag).nameWithPrefix('x')).toBe(`x-${tag}`);
+  });
+
+  test('GIVEN a run of separators in a tag WHEN named THEN it becomes one "-"', () => {
+    expect(VersionKey.of('v1..2').nameWithPrefix('p')).toBe(`p-v1-2-${VersionKey.hash('v1..2')}`);
+  });
+
+  test('GIVEN a digest WHEN made a label value THEN ":" becomes "-" and it is cut before the hash', () => {
+    const digest = `sha256:${DIGEST_HEX}`;
+    expect(VersionKey.of(digest).labelValue).toBe(`sha256-${'c'.repeat(45)}-${VersionKey.hash(digest)}`);
+  });
+
+  test('GIVEN tags ending in separators WHEN made label values THEN only the trailing run goes', () => {
+    expect(VersionKey.of('v1.2_').labelValue).toBe(`v1.2-${VersionKey.hash('v1.2_')}`);
+    expect(VersionKey.of('v1.2__').labelValue).toBe(`v1.2-${VersionKey.hash('v1.2__')}`);
+  });
+
+  test('GIVEN label values WHEN checked THEN empty and 63 characters are valid, 64 is not', () => {
+    expect(isLabelValue('')).toBe(true);
+    expect(isLabelValue('a'.repeat(63))).toBe(true);
+    expect(isLabelValue('a'.repeat(64))).toBe(false);
+  });
+
+  test('GIVEN bad tags WHEN refused THEN the message lists every bad character and the digest alternative', () => {
+    expect(() => VersionKey.of('v1 2+3')).toThrow('it contains " ", "+"; an OCI tag is 1-128 characters of [A-Za-z0-9_.-] and must not start with "." or "-" (or pass a digest "sha256:<64 hex>")');
+  });
+
+  test('GIVEN a 128-character tag with a bad character WHEN refused THEN the character is named, not the length', () => {
+    expect(() => VersionKey.of(`${'a'.repeat(127)} `)).toThrow('it contains " "');
+  });
+});
+
+describe('fitName', () => {
+  test('GIVEN a name of exactly 63 characters WHEN fitted THEN it is kept as is', () => {
+    expect(fitName('a'.repeat(63))).toBe('a'.repeat(63));
+  });
+
+  test('GIVEN a long name whose cut ends on dashes WHEN fitted THEN the dashes go before the "-<hash>"', () => {
+    const name = `${'a'.repeat(50)}--${'b'.repeat(20)}`;
+    expect(fitName(name)).toBe(`${'a'.repeat(50)}-${VersionKey.hash(name)}`);
   });
 });

@@ -2,10 +2,13 @@
  * What each Waiter adds to the synthesized output: the init container, and exactly the RBAC and
  * API token it needs. The kubectl waiter's script itself is run in test/waiter-script.test.ts.
  */
-import { Duration } from 'cdk8s';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
-import { KUBECTL_WAIT_SCRIPT } from '../src/waiter';
 import { all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -45,6 +48,18 @@ function expectJobRole(m: Manifest[], verbs: string[]): void {
   expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: one(m, 'ServiceAccount').metadata.name })]);
 }
 
+/** The construct's `role` and `roleBinding` are the emitted objects, granting `verbs` on the one Job. */
+function expectConstructRbac(m: Manifest[], service: MigratedService, verbs: string[]): void {
+  expect(service.role!.name).toBe(one(m, 'Role').metadata.name);
+  expect(ApiObject.of(service.role!).toJson().rules).toEqual([
+    { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [service.jobName], verbs },
+  ]);
+  expect(service.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
+  // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
+  expect(service.roleBinding!.role === service.role).toBe(true);
+  expect(service.roleBinding!.subjects.map(x => x === service.serviceAccount)).toEqual([true]);
+}
+
 function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
   expect(all(m, 'Role')).toEqual([]);
   expect(all(m, 'RoleBinding')).toEqual([]);
@@ -53,6 +68,37 @@ function expectNoApiAccess(m: Manifest[], service: MigratedService): void {
   expect(projectedVolumes(m)).toEqual([]);
   expect(podSpec(m).automountServiceAccountToken).toBe(false);
   for (const c of [...(podSpec(m).initContainers ?? []), ...podSpec(m).containers]) expect(mountPaths(c)).not.toContain(SA_PATH);
+}
+
+/**
+ * Run a waiter's synthesized command with a `kubectl` first on PATH that records its arguments and
+ * answers every call as an API server that refuses the service account would.
+ */
+function runWaiterCommand(command: string[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waiter-command-'));
+  try {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'kubectl'), [
+      '#!/bin/sh',
+      `printf '%s\\n' "$*" >>'${dir}/calls'`,
+      'echo \'Error from server (Forbidden): jobs.batch is forbidden: User "system:serviceaccount:myapp:myapp" cannot get resource "jobs"\' >&2',
+      'exit 1',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    const [cmd, ...args] = command;
+    const result = spawnSync(cmd, args, {
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, TMPDIR: dir, HOME: dir, LC_ALL: 'C' },
+      encoding: 'utf-8',
+      timeout: 60_000,
+    });
+    const calls = fs.existsSync(path.join(dir, 'calls'))
+      ? fs.readFileSync(path.join(dir, 'calls'), 'utf-8').split('\n').filter(l => l).map(l => l.split(' '))
+      : [];
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('Waiter.k8sWaitFor()', () => {
@@ -82,8 +128,7 @@ describe('Waiter.k8sWaitFor()', () => {
 
     expectTokenOnlyForWaiter(m);
     expectJobRole(m, ['get']);
-    expect(service.role).toBeDefined();
-    expect(service.roleBinding).toBeDefined();
+    expectConstructRbac(m, service, ['get']);
   });
 
   test('GIVEN no waiter WHEN synthesized THEN it is not k8s-wait-for (no longer the default)', () => {
@@ -116,11 +161,23 @@ describe('Waiter.kubectl() (the default)', () => {
     const init = initContainer(m);
     expect(init.name).toBe('wait-for-migration');
     expect(init.image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
-    expect(init.command).toEqual(['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', jobName(m), '600']);
+    // sh -c SCRIPT $0 $1 $2: the script gets the Job name and the timeout as its arguments.
+    expect(init.command).toEqual(['sh', '-c', expect.any(String), 'wait-for-migration', jobName(m), '600']);
     expect(init.args).toBeUndefined();
     expect(init.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true });
     expect(init.env).toEqual(expect.arrayContaining([{ name: 'HOME', value: '/tmp' }, { name: 'TMPDIR', value: '/tmp' }]));
     expect(mountPaths(init)).toContain('/tmp');
+  });
+
+  test('GIVEN the synthesized command WHEN run under sh and the API server refuses access THEN it exits 1 at once, naming the Job', () => {
+    const m = synthService({ waiter: Waiter.kubectl() });
+    const run = runWaiterCommand(initContainer(m).command);
+
+    expect(run.status).toBe(1);
+    expect(run.stdout + run.stderr).toContain(jobName(m));
+    // It asked the API server about that one Job, by the name the Role allows.
+    expect(run.calls.length).toBeGreaterThan(0);
+    for (const args of run.calls) expect(args.join(' ')).toContain(jobName(m));
   });
 
   test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job', () => {
@@ -128,7 +185,7 @@ describe('Waiter.kubectl() (the default)', () => {
 
     expectJobRole(m, ['get', 'list', 'watch']);
     expectTokenOnlyForWaiter(m);
-    expect(service.role).toBeDefined();
+    expectConstructRbac(m, service, ['get', 'list', 'watch']);
   });
 
   test('GIVEN a timeout, an image pinned by digest and a UID WHEN synthesized THEN they reach the container', () => {
@@ -142,7 +199,7 @@ describe('Waiter.kubectl() (the default)', () => {
   });
 
   test('GIVEN a zero timeout WHEN the waiter is made THEN it is refused naming the prop and value', () => {
-    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s"');
+    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s": give a whole number of seconds of at least 1');
   });
 
   test('GIVEN a timeout of 1.5 s WHEN the waiter is made THEN it is refused naming the prop and value', () => {
@@ -183,6 +240,23 @@ describe('Waiter.schemaCheck()', () => {
     expect(init.securityContext.runAsUser).toBe(1000);
   });
 
+  test('GIVEN the schema check WHEN synthesized THEN its container carries the restricted context itself, like the Job container', () => {
+    const m = synthService({ migration: { tool: MigrationTool.flyway(), runAsUser: 1000, runAsGroup: 1000 }, waiter: Waiter.schemaCheck() });
+
+    const expected = {
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+      runAsUser: 1000,
+      runAsGroup: 1000,
+    };
+    expect(initContainer(m).securityContext).toEqual(expected);
+    expect(migrateContainer(m).securityContext).toEqual(expected);
+  });
+
   test('GIVEN the schema check WHEN synthesized THEN there is no Role, no RoleBinding and no token anywhere', () => {
     const { m, service } = synthWith({ migration: { tool: MigrationTool.flyway() }, waiter: Waiter.schemaCheck() });
 
@@ -200,7 +274,7 @@ describe('Waiter.schemaCheck()', () => {
   test('GIVEN a tool without a check (liquibase) WHEN synthesized THEN it is refused, naming the tool and the alternatives', () => {
     const make = () => synthService({ migration: { tool: MigrationTool.liquibase() }, waiter: Waiter.schemaCheck() });
 
-    expect(make).toThrow('migration tool "liquibase" has no command that fails while migrations are pending');
+    expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": migration tool "liquibase" has no command that fails while migrations are pending/);
     expect(make).toThrow(/Waiter\.kubectl\(\)/);
   });
 
@@ -208,6 +282,7 @@ describe('Waiter.schemaCheck()', () => {
     const make = () => synthService({ migration: { command: ['npm', 'run', 'migrate'] }, waiter: Waiter.schemaCheck() });
 
     expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": it needs migration\.tool/);
+    expect(make).toThrow(/MigrationTool\.custom\(\{ \.\.\., checkCommand: \[\.\.\.\] \}\), or use Waiter\.kubectl\(\)$/);
   });
 });
 
@@ -232,5 +307,46 @@ describe('waiter UIDs', () => {
   test('a custom UID is used for user and group', () => {
     const sc = initContainer(synthService({ waiter: Waiter.kubectl({ runAsUser: 2000 }) })).securityContext;
     expect(sc).toMatchObject({ runAsUser: 2000, runAsGroup: 2000, runAsNonRoot: true });
+  });
+});
+
+describe('waiter kinds', () => {
+  test('GIVEN each waiter WHEN asked its kind THEN it names itself as the docs and error messages do', () => {
+    expect([Waiter.k8sWaitFor(), Waiter.kubectl(), Waiter.schemaCheck(), Waiter.none()].map(w => w.kind))
+      .toEqual(['k8s-wait-for', 'kubectl', 'schema-check', 'none']);
+  });
+
+  test('GIVEN images with whitespace WHEN the kubectl waiter is made THEN they are refused naming the prop', () => {
+    for (const image of ['', '\t', 'cgr.dev/chainguard/kubectl latest']) {
+      expect(() => Waiter.kubectl({ image })).toThrow(`Invalid waiter (Waiter.kubectl) image ${JSON.stringify(image)}: give a full image reference`);
+    }
+  });
+});
+
+describe('waiter resources and limits', () => {
+  const SMALL = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
+
+  test.each([
+    ['kubectl', () => Waiter.kubectl()],
+    ['k8sWaitFor', () => Waiter.k8sWaitFor()],
+  ])('GIVEN Waiter.%s() WHEN synthesized THEN the init container has the small waiter resources, not the cdk8s-plus default of 1 CPU', (_name, waiter) => {
+    expect(initContainer(synthService({ waiter: waiter() })).resources).toEqual(SMALL);
+  });
+
+  test('GIVEN Waiter.schemaCheck() THEN the check gets the migration container\'s resources: it runs the same tool', () => {
+    // Measured in the tool tier: npx alone peaks near 100 MiB, so the waiter's 128Mi limit would OOM-kill a Prisma check.
+    const defaults = synthService({ waiter: Waiter.schemaCheck() });
+    expect(initContainer(defaults).resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1024Mi' } });
+    const sized = synthService({
+      waiter: Waiter.schemaCheck(),
+      migration: { tool: MigrationTool.prisma(), resources: { memory: { request: Size.mebibytes(300), limit: Size.mebibytes(600) } } },
+    });
+    expect(initContainer(sized).resources).toEqual({ requests: { memory: '300Mi' }, limits: { memory: '600Mi' } });
+    expect(initContainer(sized).resources).toEqual(one(sized, 'Job').spec.template.spec.containers[0].resources);
+  });
+
+  test('GIVEN a timeout of exactly 1 s WHEN the waiter is made THEN it is accepted and passed as "1"', () => {
+    const m = synthService({ waiter: Waiter.kubectl({ timeout: Duration.seconds(1) }) });
+    expect(initContainer(m).command.slice(-1)).toEqual(['1']);
   });
 });
