@@ -59,7 +59,8 @@ export interface PostRolloutOptions extends RunAsOptions {
    * and of each gated Deployment, StatefulSet and DaemonSet updated and available, no pod of
    * another tag left, terminating ones included). When it passes, or a Deployment reports
    * `ProgressDeadlineExceeded`, the Job fails without running the migration; delete the Job to try
-   * again once the rollout is fixed.
+   * again once the rollout is fixed. A gated StatefulSet or DaemonSet with the `OnDelete` update
+   * strategy only rolls out when its pods are deleted (docs/expand-contract.md).
    *
    * @default Duration.minutes(30)
    */
