@@ -1,7 +1,8 @@
-import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigrationTool } from './migration-tool';
 import { restrictedContainerSecurity, RunAsOptions, TMP_PATH } from './security';
+import { KUBECTL_UID, WAITER_RESOURCES } from './waiter';
 
 /**
  * A second migration of the same tag that runs only once the release has fully rolled out: the
@@ -97,13 +98,6 @@ export interface PostRolloutOptions extends RunAsOptions {
 
 /** The init container of the post-rollout Job. */
 export const ROLLOUT_WAITER_NAME = 'wait-for-rollout';
-/** The UID of the chainguard images' `nonroot` user. */
-const KUBECTL_UID = 65532;
-/** Requests and limits of the rollout waiter: it polls two objects every 2 s. */
-const ROLLOUT_WAITER_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
-  memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) },
-};
 
 /**
  * The rollout waiter init container.
@@ -120,7 +114,7 @@ export function rolloutWaiter(image: string, uid: number | undefined, tag: strin
     command: ['sh', '-c', ROLLOUT_WAIT_SCRIPT, ROLLOUT_WAITER_NAME, tag, `${timeoutSeconds}`, first],
     envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH) },
     volumeMounts: [tmp],
-    resources: ROLLOUT_WAITER_RESOURCES,
+    resources: WAITER_RESOURCES,
     securityContext: restrictedContainerSecurity({ runAsUser: uid ?? KUBECTL_UID, runAsGroup: uid ?? KUBECTL_UID }),
   };
 }

@@ -10,11 +10,19 @@ export const K8S_WAIT_FOR_IMAGE = 'groundnuty/k8s-wait-for:no-root-v2.0';
 const K8S_WAIT_FOR_UID = 1100;
 /** The default image of `Waiter.kubectl()`: a maintained kubectl image with a POSIX shell. */
 export const KUBECTL_IMAGE = 'cgr.dev/chainguard/kubectl:latest-dev';
-/** The UID of the chainguard images' `nonroot` user. */
-const KUBECTL_UID = 65532;
+/**
+ * The UID of the chainguard images' `nonroot` user.
+ *
+ * @internal
+ */
+export const KUBECTL_UID = 65532;
 
-/** Requests and limits for waiter containers: they poll or watch one object. */
-const WAITER_RESOURCES: kplus.ContainerResources = {
+/**
+ * Requests and limits for waiter containers: they poll or watch one object.
+ *
+ * @internal
+ */
+export const WAITER_RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
   memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) },
 };
