@@ -157,13 +157,8 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
 
   // --- the rest ---
-  const command = migration.command ?? migration.tool?.command;
-  if (command === undefined) {
-    fail('migration', '{ no tool, no command }',
-      'set migration.tool (e.g. MigrationTool.prisma()) or migration.command (e.g. ["npm", "run", "migrate"])');
-  }
-  checkCommand(`migration.command of MigratedService "${path}"`, command);
-  if (migration.args !== undefined) checkStrings('migration.args', migration.args, fail);
+  const command = jobCommand('migration', migration, path, fail,
+    'MigrationTool.prisma()', '["npm", "run", "migrate"]');
   if (props.command !== undefined) checkCommand(`command of MigratedService "${path}"`, props.command);
   if (props.args !== undefined) checkStrings('args', props.args, fail);
   checkInt('replicas', props.replicas, 0, 1000, fail);
@@ -258,13 +253,8 @@ function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProp
         'repository; tag both images with one tag instead, or run the post-rollout migration from the service image');
     }
   }
-  const command = post.command ?? post.tool?.command;
-  if (command === undefined) {
-    fail('postRollout', '{ no tool, no command }',
-      'set postRollout.tool (e.g. MigrationTool.flyway({ dir: "/flyway/post" })) or postRollout.command (e.g. ["npm", "run", "migrate:post"])');
-  }
-  checkCommand(`postRollout.command of MigratedService "${path}"`, command);
-  if (post.args !== undefined) checkStrings('postRollout.args', post.args, fail);
+  const command = jobCommand('postRollout', post, path, fail,
+    'MigrationTool.flyway({ dir: "/flyway/post" })', '["npm", "run", "migrate:post"]');
   checkInt('postRollout.backoffLimit', post.backoffLimit, 0, 100, fail);
   checkDuration('postRollout.activeDeadline', post.activeDeadline, fail);
   checkDuration('postRollout.rolloutTimeout', post.rolloutTimeout, fail);
@@ -346,6 +336,22 @@ export function checkRepository(prop: string, image: unknown, fail: Fail): void 
     fail(prop, value, 'it is not a valid image repository: [host[:port]/]path with lowercase path components of ' +
       '[a-z0-9] separated by ".", "_", "__" or "-", e.g. "registry.example.com/team/myapp"');
   }
+}
+
+/**
+ * The command of a migration Job (`migration` or `postRollout`): its own, else its tool's; checked
+ * with its args.
+ */
+function jobCommand(prop: string, job: { tool?: MigrationTool; command?: string[]; args?: string[] }, path: string,
+  fail: Fail, toolExample: string, commandExample: string): string[] {
+  const command = job.command ?? job.tool?.command;
+  if (command === undefined) {
+    fail(prop, '{ no tool, no command }',
+      `set ${prop}.tool (e.g. ${toolExample}) or ${prop}.command (e.g. ${commandExample})`);
+  }
+  checkCommand(`${prop}.command of MigratedService "${path}"`, command);
+  if (job.args !== undefined) checkStrings(`${prop}.args`, job.args, fail);
+  return command as string[];
 }
 
 /** @internal */
