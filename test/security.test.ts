@@ -1,5 +1,5 @@
 import { Delivery, MigrationTool, Waiter } from '../src';
-import { podSpecs, restrictedViolations, synthService, one, initContainer } from './support/k8s';
+import { podSpecs, restrictedViolations, RESTRICTED_CONTAINER, synthService, one, initContainer } from './support/k8s';
 
 const deliveries: [string, () => Delivery][] = [
   ['flux', () => Delivery.flux()], ['argoCd', () => Delivery.argoCd()], ['helm', () => Delivery.helm()], ['kubectl', () => Delivery.kubectl()],
@@ -80,15 +80,6 @@ describe('the restricted checker itself', () => {
 });
 
 describe('hardening that does not lean on the other level', () => {
-  /** The container context every container of this library must carry itself. */
-  const RESTRICTED_CONTAINER = {
-    privileged: false,
-    allowPrivilegeEscalation: false,
-    runAsNonRoot: true,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
 
   test.each(waiters)('GIVEN Waiter.%s() WHEN synthesized THEN the Job and Deployment pods set seccompProfile RuntimeDefault and runAsNonRoot themselves', (_name, waiter) => {
     const pods = podSpecs(synthService({ waiter: waiter(), migration: { tool: MigrationTool.prisma() } }));

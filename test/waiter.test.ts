@@ -9,7 +9,7 @@ import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
-import { all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService } from './support/k8s';
+import { all, baseProps, configAndSecret, initContainer, Manifest, one, RESTRICTED_CONTAINER, synth, synthService } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -244,12 +244,7 @@ describe('Waiter.schemaCheck()', () => {
     const m = synthService({ migration: { tool: MigrationTool.flyway(), runAsUser: 1000, runAsGroup: 1000 }, waiter: Waiter.schemaCheck() });
 
     const expected = {
-      privileged: false,
-      allowPrivilegeEscalation: false,
-      runAsNonRoot: true,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
+      ...RESTRICTED_CONTAINER,
       runAsUser: 1000,
       runAsGroup: 1000,
     };

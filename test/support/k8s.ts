@@ -93,6 +93,16 @@ export function validateSchemas(manifests: Manifest[]): void {
 
 const RESTRICTED_VOLUME_TYPES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
+/** The security context every container of this library must carry itself (restricted PSS + read-only root). */
+export const RESTRICTED_CONTAINER = {
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  runAsNonRoot: true,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 /**
  * The checks of the "restricted" Pod Security Standard (which includes "baseline"), as the
  * PodSecurity admission controller applies them to a pod spec. Returns the violations.
