@@ -160,7 +160,7 @@ new JsonFile(project, 'stryker.config.json', {
       config: {
         testPathIgnorePatterns: [
           '/node_modules/', '/examples/.*/dist/', '/test/e2e/', '/test/tools/',
-          '/test/package\\.test\\.ts$', '/test/examples\\.test\\.ts$', '/test/waiter-script\\.test\\.ts$',
+          '/test/package\\.test\\.ts$', '/test/examples\\.test\\.ts$', '/test/waiter-script\\.test\\.ts$', '/test/post-rollout-script\\.test\\.ts$',
         ],
         collectCoverage: false,
         reporters: ['default'],
