@@ -6,7 +6,7 @@ import { MigratedServiceError } from './errors';
 import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
 import { MigrationTool } from './migration-tool';
 import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
-import { Fail, failFor, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { Fail, failFor, MigrationRun, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
 import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { fitName } from './version-key';
 import { Waiter, WaiterSpec } from './waiter';
@@ -512,41 +512,58 @@ export class MigratedService extends Construct {
   /** The migration Job of this tag: runs once, fails fast, survives a node drain. */
   private createMigrationJob(): kplus.Job {
     const r = this.resolved;
-    const m = r.migration;
-    const labels = { ...r.labels, 'app.kubernetes.io/component': 'migration' };
-    const tmp = tmpVolume(this, 'JobTmp');
+    return this.createJob('Job', 'JobTmp', {
+      name: r.jobName,
+      component: 'migration',
+      annotations: r.delivery.jobAnnotations,
+      run: r.migration,
+      ttlAfterFinished: r.migration.ttlAfterFinished,
+    });
+  }
+
+  /**
+   * What both migration Jobs share: one run of `run` in its image, never restarted, saying why it
+   * failed, in a hardened pod with the writable /tmp (and HOME there when the tool needs one).
+   */
+  private createJob(id: string, tmpId: string, spec: JobSpec): kplus.Job {
+    const r = this.resolved;
+    const run = spec.run;
+    const labels = { ...r.labels, 'app.kubernetes.io/component': spec.component };
+    const tmp = tmpVolume(this, tmpId);
     const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
-    if (m.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
-    const job = new kplus.Job(this, 'Job', {
+    if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const job = new kplus.Job(this, id, {
       metadata: {
-        name: r.jobName,
+        name: spec.name,
         labels,
-        annotations: { ...r.annotations, ...r.delivery.jobAnnotations },
+        annotations: { ...r.annotations, ...spec.annotations },
       },
       podMetadata: { labels, annotations: r.annotations },
-      backoffLimit: m.backoffLimit,
-      activeDeadline: m.activeDeadline,
-      ttlAfterFinished: m.ttlAfterFinished,
+      backoffLimit: run.backoffLimit,
+      activeDeadline: run.activeDeadline,
+      ttlAfterFinished: spec.ttlAfterFinished,
       restartPolicy: kplus.RestartPolicy.NEVER,
+      serviceAccount: spec.serviceAccount,
       automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
       volumes: [tmp],
+      initContainers: spec.initContainers?.(tmpMount(tmp)),
       containers: [{
         name: MIGRATION_CONTAINER,
-        image: m.image,
+        image: run.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: m.command,
-        args: m.args,
+        command: run.command,
+        args: run.args,
         envFrom: r.envFrom,
         envVariables: env,
-        resources: m.resources,
+        resources: run.resources,
         volumeMounts: [tmpMount(tmp)],
-        securityContext: restrictedContainerSecurity(m.runAs),
+        securityContext: restrictedContainerSecurity(run.runAs),
       }],
     });
     hardenPod(job);
-    sayWhyOnFailure(job, MIGRATION_CONTAINER, m.backoffLimit);
+    sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
     return job;
   }
 
@@ -617,42 +634,15 @@ export class MigratedService extends Construct {
   /** The post-rollout Job: waits for the rollout of this tag, then runs the contract migration. */
   private createPostRolloutJob(p: ResolvedPostRollout): kplus.Job {
     const r = this.resolved;
-    const labels = { ...r.labels, 'app.kubernetes.io/component': 'post-rollout-migration' };
-    const tmp = tmpVolume(this, 'PostRolloutTmp');
-    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
-    if (p.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
-    const job = new kplus.Job(this, 'PostRolloutJob', {
-      metadata: {
-        name: p.jobName,
-        labels,
-        annotations: { ...r.annotations, ...r.delivery.postRolloutAnnotations },
-      },
-      podMetadata: { labels, annotations: r.annotations },
-      backoffLimit: p.backoffLimit,
-      activeDeadline: p.activeDeadline,
-      restartPolicy: kplus.RestartPolicy.NEVER,
+    const job = this.createJob('PostRolloutJob', 'PostRolloutTmp', {
+      name: p.jobName,
+      component: 'post-rollout-migration',
+      annotations: r.delivery.postRolloutAnnotations,
+      run: p,
       serviceAccount: this.postRolloutServiceAccount,
-      automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
-      dockerRegistryAuth: r.imagePullSecret,
-      volumes: [tmp],
-      initContainers: [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
-        `deployment/${this.name}`, tmpMount(tmp))],
-      containers: [{
-        name: MIGRATION_CONTAINER,
-        image: p.image,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: p.command,
-        args: p.args,
-        envFrom: r.envFrom,
-        envVariables: env,
-        resources: p.resources,
-        volumeMounts: [tmpMount(tmp)],
-        securityContext: restrictedContainerSecurity(p.runAs),
-      }],
+      initContainers: tmp => [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
+        `deployment/${this.name}`, tmp)],
     });
-    hardenPod(job);
-    sayWhyOnFailure(job, MIGRATION_CONTAINER, p.backoffLimit);
     mountWaiterToken(job, '/spec/template/spec', 0);
     return job;
   }
@@ -704,4 +694,18 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
 
 function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
   return { path: TMP_PATH, volume };
+}
+
+/** What differs between the migration Job and the post-rollout Job. */
+interface JobSpec {
+  readonly name: string;
+  /** Its `app.kubernetes.io/component` label. */
+  readonly component: string;
+  /** The delivery target's annotations for this Job (hooks, sync waves). */
+  readonly annotations: { [key: string]: string };
+  readonly run: MigrationRun;
+  readonly ttlAfterFinished?: Duration;
+  /** Only a Job with a waiter has one: its token is mounted in that init container alone. */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  readonly initContainers?: (tmp: kplus.VolumeMount) => kplus.ContainerProps[];
 }

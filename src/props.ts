@@ -16,18 +16,17 @@ const MAX_NAME_LENGTH = 63;
 export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
 
 /**
- * The migration Job, validated and defaulted.
+ * One run of a migration command in its own Job, validated and defaulted: what the migration Job
+ * and the post-rollout Job share.
  *
  * @internal
  */
-export interface ResolvedMigration {
+export interface MigrationRun {
   readonly image: string;
-  readonly tool?: MigrationTool;
   readonly command: string[];
   readonly args?: string[];
   readonly backoffLimit: number;
   readonly activeDeadline?: Duration;
-  readonly ttlAfterFinished?: Duration;
   readonly resources: kplus.ContainerResources;
   readonly runAs: RunAsOptions;
   /** `HOME=/tmp` on the writable emptyDir. */
@@ -35,26 +34,28 @@ export interface ResolvedMigration {
 }
 
 /**
+ * The migration Job, validated and defaulted.
+ *
+ * @internal
+ */
+export interface ResolvedMigration extends MigrationRun {
+  readonly tool?: MigrationTool;
+  readonly ttlAfterFinished?: Duration;
+}
+
+/**
  * The post-rollout migration Job, validated and defaulted.
  *
  * @internal
  */
-export interface ResolvedPostRollout {
+export interface ResolvedPostRollout extends MigrationRun {
   /** `<name>-post-<tag>`, or the stable `<name>-post` for hook targets. */
   readonly jobName: string;
   /** Name of its ServiceAccount, Role and RoleBinding. */
   readonly rbacName: string;
-  readonly image: string;
-  readonly command: string[];
-  readonly args?: string[];
-  readonly backoffLimit: number;
-  readonly activeDeadline?: Duration;
   readonly rolloutTimeoutSeconds: number;
   readonly waiterImage: string;
   readonly waiterRunAsUser?: number;
-  readonly resources: kplus.ContainerResources;
-  readonly runAs: RunAsOptions;
-  readonly writableHome: boolean;
 }
 
 /**
