@@ -336,7 +336,7 @@ export class MigratedService extends Construct {
     const gate = this.bindWaiter(deploymentTmp);
     const needsApi = gate.container !== undefined && gate.jobVerbs.length > 0;
 
-    // In YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment, Service.
+    // Built in YAML order, which cdk8s keeps: ServiceAccount, Role, RoleBinding, Job, Deployment, Service.
     this.serviceAccount = this.createServiceAccount();
     if (needsApi) {
       this.role = this.createWaiterRole();
@@ -352,7 +352,6 @@ export class MigratedService extends Construct {
     if (needsApi) {
       mountWaiterToken(this.deployment, '/spec/template/spec', 0);
     }
-    this.orderObjects();
     if (r.container.port !== undefined) {
       this.service = this.createService(r.container.port);
     }
@@ -363,8 +362,6 @@ export class MigratedService extends Construct {
       this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
       this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
       this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
-      [this.postRolloutServiceAccount, this.postRolloutRole, this.postRolloutRoleBinding, this.postRolloutJob]
-        .forEach(c => c.node.addDependency(this.deployment));
     }
   }
 
@@ -645,14 +642,6 @@ export class MigratedService extends Construct {
     });
     mountWaiterToken(job, '/spec/template/spec', 0);
     return job;
-  }
-
-  /** YAML order: ServiceAccount, Role, RoleBinding, Job, Deployment (cdk8s sorts by dependencies). */
-  private orderObjects(): void {
-    const before = [this.serviceAccount, this.role, this.roleBinding, this.job]
-      .filter((c): c is NonNullable<typeof c> => c !== undefined);
-    before.slice(1).forEach((c, i) => c.node.addDependency(before[i]));
-    this.deployment.node.addDependency(this.job);
   }
 
   private createService(port: number): kplus.Service {

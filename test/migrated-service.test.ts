@@ -69,6 +69,8 @@ describe('invariant 1: one tag keys everything', () => {
     expect(svc.job.name).toBe(svc.jobName);
     expect(svc.deployment.name).toBe('myapp');
     expect(svc.serviceAccount.name).toBe('myapp');
+    expect(svc.serviceImage).toBe(appContainer(m).image);
+    expect(svc.migrationImage).toBe(jobContainer(m).image);
     // role and roleBinding are the objects emitted: the Role grants get on the one Job, bound to the service account.
     const role = one(m, 'Role');
     expect(svc.role!.name).toBe(role.metadata.name);
@@ -78,6 +80,7 @@ describe('invariant 1: one tag keys everything', () => {
     expect(svc.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
     // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
     expect(svc.roleBinding!.role === svc.role).toBe(true);
+    expect(svc.service).toBeUndefined(); // no port, no Service
     expect(svc.roleBinding!.subjects.map(x => x === svc.serviceAccount)).toEqual([true]);
     expect(ApiObject.of(svc.roleBinding!).toJson()).toMatchObject({
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
@@ -604,6 +607,18 @@ describe('what else reaches the objects', () => {
     expect(svc.metadata.labels).toMatchObject({ 'team': 'db', 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
     expect(svc.metadata.annotations).toEqual({ 'migrated-service.cdk8s.io/image-tag': '_Weird.Tag' });
     expect(synthService({ port: 8080 }).find(o => o.kind === 'Service')!.spec.type).toBe('ClusterIP');
+  });
+
+  test('GIVEN labels WHEN synthesized with every optional object THEN each object carries the service labels', () => {
+    const m = synthService({ port: 8080, labels: { team: 'db' }, postRollout: { command: ['./contract'] } });
+    const common = {
+      'team': 'db',
+      'app.kubernetes.io/name': 'myapp',
+      'app.kubernetes.io/version': 'v1.2.3',
+      'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
+    };
+    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount']);
+    for (const o of m) expect([o.kind, o.metadata.labels]).toEqual([o.kind, expect.objectContaining(common)]);
   });
 
   test('GIVEN migration args WHEN synthesized THEN they follow the tool command in the Job', () => {
