@@ -198,6 +198,7 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
     ['runAsNonRoot false', { containers: [{ ...WORKER_CONTAINER, securityContext: { ensureNonRoot: false } }] }, /container "worker" has runAsNonRoot: false/],
     ['privileged', { containers: [{ ...WORKER_CONTAINER, securityContext: { privileged: true, user: 1000 } }] }, /container "worker" is privileged/],
     ['runAsUser 0 on the pod', { containers: [WORKER_CONTAINER], securityContext: { user: 0 } }, /the pod securityContext has runAsUser: 0/],
+    ['a root init container', { initContainers: [{ ...WORKER_CONTAINER, name: 'setup', securityContext: { user: 0 } }], containers: [WORKER_CONTAINER] }, /container "setup" has runAsUser: 0/],
   ])('a workload whose pods may run as root: %s', (_what, props, message) => {
     synth(chart => {
       const svc = service(chart);

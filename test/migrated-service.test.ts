@@ -311,6 +311,8 @@ describe('the Deployment', () => {
         args: ['dist/main.js'],
         port: 3000,
         readiness: kplus.Probe.fromHttpGet('/healthz', { port: 3000 }),
+        liveness: kplus.Probe.fromHttpGet('/livez', { port: 3000 }),
+        startup: kplus.Probe.fromHttpGet('/startz', { port: 3000 }),
         resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(128) } },
       }));
     });
@@ -324,6 +326,8 @@ describe('the Deployment', () => {
     expect(c.command).toEqual(['node']);
     expect(c.args).toEqual(['dist/main.js']);
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/healthz', port: 3000 });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/livez', port: 3000 });
+    expect(c.startupProbe.httpGet).toMatchObject({ path: '/startz', port: 3000 });
     expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' } });
   });
 });

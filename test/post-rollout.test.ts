@@ -6,7 +6,8 @@ import { Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
 import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
-import { baseProps, Manifest, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
+import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
+import { baseProps, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const POST: PostRolloutOptions = { command: ['npm', 'run', 'migrate:contract'] };
@@ -94,6 +95,18 @@ describe('postRollout: the Job', () => {
     expect(c.resources).toEqual(named(m, 'Job', VersionKey.of('v1.2.3').nameWithPrefix('myapp-migrate')).spec.template.spec.containers[0].resources);
   });
 
+  test('GIVEN the defaults WHEN synthesized THEN the rollout waiter runs as the kubectl image\'s user with HOME on /tmp and the waiter\'s resources', () => {
+    const waiter = postJob(service()).spec.template.spec.initContainers[0];
+    expect(waiter).toMatchObject({
+      image: KUBECTL_IMAGE,
+      imagePullPolicy: 'IfNotPresent',
+      env: [{ name: 'HOME', value: '/tmp' }],
+      volumeMounts: [{ mountPath: '/tmp', name: 'tmp' }, { mountPath: SA_PATH, name: 'waiter-api-access', readOnly: true }],
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+      securityContext: { ...RESTRICTED_CONTAINER, runAsUser: KUBECTL_UID, runAsGroup: KUBECTL_UID },
+    });
+  });
+
   test('rolloutTimeout, waiterImage, waiterRunAsUser, activeDeadline, backoffLimit and args are passed through', () => {
     const m = service({
       postRollout: {
@@ -110,7 +123,7 @@ describe('postRollout: the Job', () => {
     const waiter = job.spec.template.spec.initContainers[0];
     expect(waitArgs(m).slice(0, 2)).toEqual(['v1.2.3', '300']);
     expect(waiter.image).toBe('registry.example.com/kubectl@sha256:' + 'a'.repeat(64));
-    expect(waiter.securityContext.runAsUser).toBe(1234);
+    expect(waiter.securityContext).toMatchObject({ runAsUser: 1234, runAsGroup: 1234 });
     expect(job.spec.activeDeadlineSeconds).toBe(900);
     expect(job.spec.backoffLimit).toBe(1);
     expect(job.spec.template.spec.containers[0].args).toEqual(['--yes']);
