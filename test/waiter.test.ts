@@ -250,6 +250,7 @@ describe('Waiter.schemaCheck()', () => {
     };
     expect(initContainer(m).securityContext).toEqual(expected);
     expect(migrateContainer(m).securityContext).toEqual(expected);
+    expect(initContainer(m).imagePullPolicy).toBe('IfNotPresent');
   });
 
   test('GIVEN the schema check WHEN synthesized THEN there is no Role, no RoleBinding and no token anywhere', () => {
