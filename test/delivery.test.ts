@@ -1,4 +1,4 @@
-import { ApiObject, App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
 import {
@@ -272,7 +272,7 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
     const props = baseProps({ migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' }, waiter: Waiter.schemaCheck() });
     expect(() => synthService(props)).not.toThrow();
     expect(() => synthService({ ...props, delivery: Delivery.helm() }))
-      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) .*"\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template/);
+      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) ".*\{\{.*": "\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template/);
   });
 });
 
@@ -384,6 +384,30 @@ describe('which references the hook-input check follows', () => {
     expect(helmError(() => undefined, ({ config }) => ({
       envVariables: { LOG_LEVEL: kplus.EnvValue.fromConfigMap(config, 'LOG_LEVEL') },
     }))).toMatch(/Invalid ConfigMap read by the migration Job \(env LOG_LEVEL\) with Delivery\.helm\(\) "myapp-config"/);
+  });
+
+  test('GIVEN a required Secret key in env WHEN synthesized THEN it is reported with the variable name', () => {
+    expect(helmError(() => undefined, ({ secret }) => ({
+      envVariables: { DATABASE_URL: kplus.EnvValue.fromSecretValue({ secret, key: 'DATABASE_URL' }) },
+    }))).toMatch(/Invalid Secret read by the migration Job \(env DATABASE_URL\) with Delivery\.helm\(\) "myapp-db"/);
+  });
+
+  test('GIVEN a projected volume of a ConfigMap and a Secret on the Job WHEN synthesized THEN both are reported', () => {
+    const message = helmError((_chart, svc) => ApiObject.of(svc.job).addJsonPatch(JsonPatch.add('/spec/template/spec/volumes/-', {
+      name: 'settings',
+      projected: { sources: [{ configMap: { name: 'myapp-config' } }, { secret: { name: 'myapp-db' } }] },
+    })));
+    expect(message).toMatch(/Invalid ConfigMap read by the migration Job \(volume settings\) with Delivery\.helm\(\) "myapp-config"/);
+    expect(message).toMatch(/Invalid Secret read by the migration Job \(volume settings\) with Delivery\.helm\(\) "myapp-db"/);
+  });
+
+  test('GIVEN an init container added to the Job that reads a ConfigMap WHEN synthesized THEN it is reported', () => {
+    expect(helmError((_chart, svc, { config }) => svc.job.addInitContainer({
+      name: 'setup',
+      image: 'registry.example.com/setup:v1',
+      envFrom: [kplus.Env.fromConfigMap(config)],
+      securityContext: { user: 1000 },
+    }))).toMatch(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-config"/);
   });
 
   test('GIVEN a Secret volume on the Job WHEN synthesized THEN it is reported, and an optional one is not', () => {
