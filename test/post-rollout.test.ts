@@ -95,6 +95,18 @@ describe('postRollout: the Job', () => {
     expect(c.resources).toEqual(named(m, 'Job', VersionKey.of('v1.2.3').nameWithPrefix('myapp-migrate')).spec.template.spec.containers[0].resources);
   });
 
+  test('runAsGroup and a writable HOME: its own first, then the migration\'s, then the service\'s; HOME from its own tool', () => {
+    const post = (p: Partial<MigratedServiceProps>) => postJob(service(p)).spec.template.spec.containers[0];
+    expect(post({ runAsGroup: 3000 }).securityContext.runAsGroup).toBe(3000);
+    expect(post({ runAsGroup: 3000, migration: { command: ['m'], runAsGroup: 2000 } }).securityContext.runAsGroup).toBe(2000);
+    expect(post({ runAsGroup: 3000, migration: { command: ['m'], runAsGroup: 2000 }, postRollout: { ...POST, runAsGroup: 1000 } }).securityContext.runAsGroup).toBe(1000);
+    const home = (p: PostRolloutOptions) => (post({ postRollout: p }).env ?? []).filter((e: any) => e.name === 'HOME');
+    expect(home({ tool: MigrationTool.prisma() })).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(home({ tool: MigrationTool.prisma(), writableHome: false })).toEqual([]);
+    expect(home({ ...POST, writableHome: true })).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(home(POST)).toEqual([]);
+  });
+
   test('GIVEN the defaults WHEN synthesized THEN the rollout waiter runs as the kubectl image\'s user with HOME on /tmp and the waiter\'s resources', () => {
     const waiter = postJob(service()).spec.template.spec.initContainers[0];
     expect(waiter).toMatchObject({
@@ -229,6 +241,8 @@ describe('postRollout: bad input fails naming the prop', () => {
     ['backoffLimit -1', { command: ['x'], backoffLimit: -1 }, /^Invalid postRollout.backoffLimit .* -1: it must be a whole number from 0 to 100/],
     ['root', { command: ['x'], runAsUser: 0 }, /^Invalid postRollout.runAsUser .* 0: UID\/GID 0 is root/],
     ['args that are not strings', { command: ['x'], args: [1 as any] }, /^Invalid postRollout.args .* \[1\]: pass a list of strings/],
+    ['a root group', { command: ['x'], runAsGroup: 0 }, /^Invalid postRollout.runAsGroup .* 0: UID\/GID 0 is root/],
+    ['a fractional activeDeadline', { command: ['x'], activeDeadline: Duration.millis(3_600_500) }, /^Invalid postRollout.activeDeadline .* "3600.5s": it must be a whole number of seconds/],
     ['a root waiter', { command: ['x'], waiterRunAsUser: 0 }, /^Invalid postRollout.waiterRunAsUser .* 0: UID\/GID 0 is root/],
     ['a waiter image with spaces', { command: ['x'], waiterImage: 'kubectl latest' }, /^Invalid postRollout.waiterImage/],
     ['rolloutTimeout 0', { command: ['x'], rolloutTimeout: Duration.seconds(0) }, /^Invalid postRollout.rolloutTimeout .* "0s"/],
@@ -236,5 +250,12 @@ describe('postRollout: bad input fails naming the prop', () => {
       /^Invalid postRollout.activeDeadline .* "600s": it counts from the Job's start, so it includes the wait for the rollout \(postRollout.rolloutTimeout, 1800s\)/],
   ])('%s', (_what, postRollout, message) => {
     expect(() => service({ postRollout: postRollout as PostRolloutOptions })).toThrow(message);
+  });
+
+  test('a separate image when imageTag is a digest', () => {
+    const digest = 'sha256:' + 'b'.repeat(64);
+    expect(() => service({ imageTag: digest, postRollout: { command: ['x'], image: 'registry.example.com/other' } }))
+      .toThrow(/^Invalid postRollout.image .* "registry.example.com\/other": imageTag is a digest \(sha256:b+\), which names one image/);
+    expect(() => service({ imageTag: digest, postRollout: { command: ['x'], image: 'registry.example.com/myapp' } })).not.toThrow();
   });
 });
