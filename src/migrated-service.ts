@@ -391,7 +391,7 @@ export class MigratedService extends Construct {
     const r = this.resolved;
     const fail: Fail = failFor(r.path);
     const path = workload?.node?.path ?? String(workload);
-    const kind = workload === undefined || workload === null ? undefined : gatedKind(workload);
+    const kind = gatedKind(workload); // undefined for anything else, undefined and null included
     if (!kind) {
       fail('workload of gate()', path, 'only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be ' +
         `gated${workload instanceof kplus.Pod ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);

@@ -60,6 +60,9 @@ describe.each(KINDS)('gate($kind)', (kind) => {
     expect(waiter.command).toContain(svc.jobName);
     expect(waiter.securityContext).toEqual(service.securityContext);
     expect(waiter.resources).toEqual(service.resources);
+    // Its writable /tmp is a volume of its own, named so it cannot clash with the workload's "tmp".
+    expect(waiter.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'migration-waiter-tmp' });
+    expect(spec.volumes).toContainEqual({ name: 'migration-waiter-tmp', emptyDir: { sizeLimit: '256Mi' } });
   });
 
   test('the token is mounted into the waiter only; the pod keeps automount off and runs under the service account', () => {
@@ -177,7 +180,7 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
     const app = new App();
     const svc = service(new Chart(app, 'a', { namespace: 'myapp' }));
     const other = new kplus.Deployment(new Chart(app, 'b', { namespace: 'other' }), 'worker', { containers: [WORKER_CONTAINER] });
-    expect(() => svc.gate(other)).toThrow(/^Invalid workload of gate\(\) of MigratedService "a\/myapp" "b\/worker": it is in namespace "other", the service in "myapp"/);
+    expect(() => svc.gate(other)).toThrow(/^Invalid workload of gate\(\) of MigratedService "a\/myapp" "b\/worker": it is in namespace "other", the service in "myapp".*create the workload in the same chart or namespace$/);
   });
 
   test('a workload gated twice, by this service or another, or the service\'s own Deployment', () => {
@@ -187,7 +190,7 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] });
       a.gate(worker);
       expect(() => a.gate(worker)).toThrow(/Invalid workload of gate\(\).*"test\/worker": this MigratedService gates it already/);
-      expect(() => b.gate(worker)).toThrow(/"test\/worker": it is gated already by MigratedService "test\/myapp"/);
+      expect(() => b.gate(worker)).toThrow(/"test\/worker": it is gated already by MigratedService "test\/myapp".*gate it from the service whose database it uses$/);
       expect(() => a.gate(a.deployment)).toThrow(/this MigratedService gates it already/);
       expect(() => b.gate(a.deployment)).toThrow(/gated already by MigratedService "test\/myapp"/);
     });
@@ -204,8 +207,19 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const svc = service(chart);
       const worker = new kplus.Deployment(chart, 'worker', props as kplus.DeploymentProps);
       expect(() => svc.gate(worker)).toThrow(message);
-      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) .*restricted.*non-root UID/);
+      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) .*restricted.*non-root UID \(securityContext: \{ ensureNonRoot: true, user: 1000 \}\), never privileged$/);
     });
+  });
+
+  test('a workload with no containers yet can be gated; its containers are checked at synth', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    const svc = service(chart);
+    const worker = new kplus.Deployment(chart, 'worker');
+    expect(() => svc.gate(worker)).not.toThrow();
+    worker.addContainer(WORKER_CONTAINER);
+    const spec = chart.toJson().find((o: any) => o.kind === 'Deployment' && o.metadata.name !== 'myapp').spec.template.spec;
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-migration']);
   });
 
   test('a root container added after gate() fails at synth', () => {
@@ -223,7 +237,10 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const svc = service(chart);
       const pod = new kplus.Pod(chart, 'pod', { containers: [WORKER_CONTAINER] });
       expect(() => svc.gate(pod)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/pod": only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be gated \(a bare Pod/);
-      expect(() => svc.gate(undefined as any)).toThrow(/only a cdk8s-plus Deployment/);
+      expect(() => svc.gate(undefined as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "undefined": only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be gated$/);
+      expect(() => svc.gate(null as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "null": only a cdk8s-plus/);
+      // A plain object from a JavaScript caller: the same error, not a TypeError.
+      expect(() => svc.gate({} as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "\[object Object\]": only a cdk8s-plus/);
     });
   });
 
@@ -231,7 +248,7 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
     synth(chart => {
       const svc = service(chart);
       const worker = new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], automountServiceAccountToken: true });
-      expect(() => svc.gate(worker)).toThrow(/automountServiceAccountToken: true but no ServiceAccount of its own.*give it its own serviceAccount/);
+      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/worker": it has automountServiceAccountToken: true but no ServiceAccount of its own.*give it its own serviceAccount.* or turn the token off$/);
     });
   });
 

@@ -148,6 +148,7 @@ describe('postRollout: least privilege', () => {
     const spec = postJob(m).spec.template.spec;
     expect(spec.serviceAccountName).toBe('myapp-post-rollout');
     expect(spec.automountServiceAccountToken).toBe(false);
+    expect(named(m, 'ServiceAccount', 'myapp-post-rollout').automountServiceAccountToken).toBe(false);
     const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((v: any) => v.mountPath === SA_PATH).length;
     expect(spec.initContainers.map(tokenMounts)).toEqual([1]);
     expect(spec.containers.map(tokenMounts)).toEqual([0]);
