@@ -1,13 +1,10 @@
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
 import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
 import { baseProps, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
+import { runWaiterCommand } from './support/waiter-command';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const POST: PostRolloutOptions = { command: ['npm', 'run', 'migrate:contract'] };
@@ -50,15 +47,10 @@ describe('postRollout: the Job', () => {
 
   test('GIVEN the synthesized wait command WHEN run under sh and the Deployment cannot be read THEN it exits 1 naming it, before any migration', () => {
     // The script's paths are tested in post-rollout-script.test.ts; this runs the command as synthesized.
-    const cmd: string[] = postJob(service()).spec.template.spec.initContainers[0].command;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'post-cmd-'));
-    fs.writeFileSync(path.join(dir, 'kubectl'), '#!/bin/sh\necho "$*" >>"$0.calls"\necho \'Error from server (Forbidden): deployments.apps "myapp" is forbidden\' >&2\nexit 1\n', { mode: 0o755 });
-    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf-8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 30_000 });
-    const calls = fs.readFileSync(path.join(dir, 'kubectl.calls'), 'utf-8');
-    fs.rmSync(dir, { recursive: true, force: true });
-    expect(r.stderr).toMatch(/cannot read deployment\/myapp: .*forbidden/);
-    expect(r.status).toBe(1);
-    expect(calls).toMatch(/^get deployment\/myapp -o jsonpath=/);
+    const run = runWaiterCommand(postJob(service()).spec.template.spec.initContainers[0].command);
+    expect(run.stderr).toMatch(/cannot read deployment\/myapp: .*forbidden/);
+    expect(run.status).toBe(1);
+    expect(run.calls[0].slice(0, 4)).toEqual(['get', 'deployment/myapp', '-o', expect.stringMatching(/^jsonpath=/)]);
   });
 
   test('its labels and annotations follow the same version key; the service\'s objects are unchanged', () => {
