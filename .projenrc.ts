@@ -172,8 +172,8 @@ new JsonFile(project, 'stryker.config.json', {
     // (isolatedModules), so a mutant that would not compile is run like any other: it fails at
     // runtime, or it survives and the survivor list says so (docs/mutation-testing.md).
     checkers: [],
-    // The jsii tsconfig covers src only: the checker drops mutants that do not compile without
-    // type-checking tests, examples and bench for each one.
+    // For --checkers typescript: the jsii tsconfig covers src only, so the checker drops mutants
+    // that do not compile without type-checking tests, examples and bench for each one.
     tsconfigFile: 'tsconfig.json',
     typescriptChecker: { prioritizePerformanceOverAccuracy: true },
     // index.ts only re-exports: nothing in it can be mutated into a behaviour change.
