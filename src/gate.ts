@@ -15,12 +15,13 @@ const API_ACCESS_VOLUME = 'waiter-api-access';
  * @internal
  */
 export interface GatedKind {
-  /** The kind, as `kubectl` spells it in `<kind>/<name>`. */
-  readonly kind: string;
   /** JSON pointer of the pod spec in the synthesized object. */
   readonly podSpecPath: string;
-  /** Whether it rolls out (has replicas or one pod per node that are replaced on a change). */
-  readonly rollsOut: boolean;
+  /**
+   * For a kind that rolls out (replicas or one pod per node, replaced on a change): the kind as
+   * `kubectl` spells it in `<kind>/<name>`. Undefined for a Job or CronJob, which do not.
+   */
+  readonly rollout?: string;
 }
 
 const POD_SPEC = '/spec/template/spec';
@@ -31,11 +32,11 @@ const POD_SPEC = '/spec/template/spec';
  * @internal
  */
 export function gatedKind(workload: IConstruct): GatedKind | undefined {
-  if (workload instanceof kplus.Deployment) return { kind: 'deployment', podSpecPath: POD_SPEC, rollsOut: true };
-  if (workload instanceof kplus.StatefulSet) return { kind: 'statefulset', podSpecPath: POD_SPEC, rollsOut: true };
-  if (workload instanceof kplus.DaemonSet) return { kind: 'daemonset', podSpecPath: POD_SPEC, rollsOut: true };
-  if (workload instanceof kplus.Job) return { kind: 'job', podSpecPath: POD_SPEC, rollsOut: false };
-  if (workload instanceof kplus.CronJob) return { kind: 'cronjob', podSpecPath: '/spec/jobTemplate/spec/template/spec', rollsOut: false };
+  if (workload instanceof kplus.Deployment) return { podSpecPath: POD_SPEC, rollout: 'deployment' };
+  if (workload instanceof kplus.StatefulSet) return { podSpecPath: POD_SPEC, rollout: 'statefulset' };
+  if (workload instanceof kplus.DaemonSet) return { podSpecPath: POD_SPEC, rollout: 'daemonset' };
+  if (workload instanceof kplus.Job) return { podSpecPath: POD_SPEC };
+  if (workload instanceof kplus.CronJob) return { podSpecPath: '/spec/jobTemplate/spec/template/spec' };
   return undefined;
 }
 
@@ -64,9 +65,9 @@ export function markGated(workload: IConstruct, owner: string): void {
  * @internal
  */
 export function rootReason(podSpec: any): string | undefined {
-  const pod = podSpec?.securityContext ?? {};
+  const pod = podSpec.securityContext ?? {};
   if (pod.runAsUser === 0) return 'the pod securityContext has runAsUser: 0';
-  for (const c of [...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])]) {
+  for (const c of [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])]) {
     const sc = c.securityContext ?? {};
     if (sc.privileged === true) return `container "${c.name}" is privileged`;
     if (sc.runAsUser === 0) return `container "${c.name}" has runAsUser: 0`;
@@ -84,7 +85,7 @@ export function rootReason(podSpec: any): string | undefined {
  */
 export function podSpecOf(workload: IConstruct, podSpecPath: string): any {
   let at: any = ApiObject.of(workload).toJson();
-  for (const key of podSpecPath.split('/').slice(1)) at = at?.[key];
+  for (const key of podSpecPath.split('/').slice(1)) at = at[key];
   return at;
 }
 

@@ -437,8 +437,8 @@ export class MigratedService extends Construct {
     });
     workload.podMetadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
     hardenPod(workload, kind.podSpecPath);
-    if (this.postRolloutJob && kind.rollsOut) {
-      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.kind);
+    if (this.postRolloutJob && kind.rollout) {
+      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.rollout);
     }
     const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
     const spec = this.bindWaiter(tmp);

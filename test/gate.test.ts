@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
+import { gatedKind, rootReason } from '../src/gate';
 import { baseProps, Manifest, one, restrictedViolations, synth, validateSchemas } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -281,4 +282,37 @@ test('gating works with a long migration deadline and a tool preset (smoke of th
     svc.gate(new kplus.Job(chart, 'report', { containers: [WORKER_CONTAINER] }));
   });
   expect(m.filter(o => o.kind === 'Job')).toHaveLength(2);
+});
+
+// rootReason reads the rendered pod spec; cdk8s-plus always renders the fields it reads, so the
+// fields it may lack (in a spec patched by hand or from another library) are pinned here directly.
+describe('rootReason: why a rendered pod spec could run as root', () => {
+  const nonRoot = { runAsNonRoot: true };
+  test.each([
+    ['containers only, each non-root by its own context', { containers: [{ name: 'a', securityContext: nonRoot }] }, undefined],
+    ['init containers only, non-root by the pod', { securityContext: nonRoot, initContainers: [{ name: 'i' }] }, undefined],
+    ['no containers at all', {}, undefined],
+    ['a container that says true while the pod says false', { securityContext: { runAsNonRoot: false }, containers: [{ name: 'a', securityContext: nonRoot }] }, undefined],
+    ['neither the container nor the pod says anything', { containers: [{ name: 'a' }] }, 'container "a" has runAsNonRoot: null'],
+    ['the pod says false, the container nothing', { securityContext: { runAsNonRoot: false }, containers: [{ name: 'a' }] }, 'container "a" has runAsNonRoot: false'],
+    ['the container says false, the pod true', { securityContext: nonRoot, containers: [{ name: 'a', securityContext: { runAsNonRoot: false } }] }, 'container "a" has runAsNonRoot: false'],
+    ['the first offender is named: init containers before containers', {
+      initContainers: [{ name: 'i', securityContext: { runAsUser: 0, runAsNonRoot: true } }],
+      containers: [{ name: 'a', securityContext: { privileged: true, runAsNonRoot: true } }],
+    }, 'container "i" has runAsUser: 0'],
+    ['a privileged container, though non-root', { containers: [{ name: 'a', securityContext: { privileged: true, runAsNonRoot: true } }] }, 'container "a" is privileged'],
+    ['UID 0 on the pod', { securityContext: { runAsUser: 0, runAsNonRoot: true }, containers: [] }, 'the pod securityContext has runAsUser: 0'],
+  ])('%s', (_what, podSpec, expected) => {
+    expect(rootReason(podSpec)).toBe(expected);
+  });
+});
+
+describe('gatedKind: where each kind keeps its pod spec, and which roll out', () => {
+  test.each(KINDS.map(k => [k.kind, k]))('%s', (kind, k) => {
+    const chart = new Chart(new App(), 'test');
+    const g = gatedKind(k.make(chart))!;
+    expect(g.podSpecPath).toBe(kind === 'CronJob' ? '/spec/jobTemplate/spec/template/spec' : '/spec/template/spec');
+    // kubectl's spelling in <kind>/<name>, only for kinds whose pods are replaced on a change.
+    expect(g.rollout).toBe(['Job', 'CronJob'].includes(kind) ? undefined : kind.toLowerCase());
+  });
 });
