@@ -243,6 +243,12 @@ describe('preset options', () => {
   ])('an empty %s is rejected (it would pass an empty argument)', (_name, make, message) => {
     expect(make).toThrow(message);
   });
+
+  test('a preset option that is not a string is rejected the same way, with the default in the advice', () => {
+    expect(() => MigrationTool.atlas({ dir: 42 as any })).toThrow(
+      'Invalid MigrationTool.atlas dir 42: give a non-empty value or leave it unset for the default "file://migrations"');
+    expect(() => MigrationTool.goose({ driver: '' })).toThrow('leave it unset for the default "postgres"');
+  });
 });
 
 describe('Alembic before 1.17.1: alembic({ checkHeadsFlag: false })', () => {
@@ -382,6 +388,33 @@ describe('MigrationTool.custom', () => {
   test.each(['My Tool', 'UPPER', '-leading-dash', '', 'dots.not.allowed'])('rejects the name %j', name => {
     expect(() => MigrationTool.custom({ name, command: ['migrate'] }))
       .toThrow(`Invalid MigrationTool.custom name ${JSON.stringify(name)}`);
+  });
+
+  test('rejects a missing options object or a name that is not a string, with the advice', () => {
+    const advice = ': give a short lowercase name of letters, digits and "-", e.g. "my-migrator"';
+    expect(() => MigrationTool.custom(undefined as any)).toThrow(`Invalid MigrationTool.custom name (undefined)${advice}`);
+    // 42 would pass the name pattern once turned into a string.
+    expect(() => MigrationTool.custom({ name: 42 as any, command: ['migrate'] })).toThrow(`Invalid MigrationTool.custom name 42${advice}`);
+    expect(() => MigrationTool.custom({ name: 'UPPER', command: ['migrate'] })).toThrow(`Invalid MigrationTool.custom name "UPPER"${advice}`);
+  });
+
+  test('rejects a command with an element that is not a string, with the advice', () => {
+    expect(() => MigrationTool.custom({ name: 'my-migrator', command: ['./migrate', 42 as any] })).toThrow(
+      'Invalid MigrationTool.custom(my-migrator).command ["./migrate",42]: pass the command as a non-empty list of strings, e.g. ["npx", "prisma", "migrate", "deploy"]');
+    expect(() => MigrationTool.custom({ name: 'my-migrator', command: [42 as any] })).toThrow(/^Invalid MigrationTool\.custom\(my-migrator\)\.command \[42\]: pass the command/);
+  });
+
+  test('a program path with spaces is fine when the arguments are separate elements', () => {
+    expect(MigrationTool.custom({ name: 'my-migrator', command: ['/opt/db tools/migrate', 'up'] }).command).toEqual(['/opt/db tools/migrate', 'up']);
+    expect(() => MigrationTool.custom({ name: 'my-migrator', command: ['./migrate up'] })).toThrow(
+      'Invalid MigrationTool.custom(my-migrator).command ["./migrate up"]: it is one string with spaces, which Kubernetes runs as a single ' +
+      'program name; split it into a list, e.g. ["sh", "-c", "..."] or ["alembic", "upgrade", "head"]');
+  });
+
+  test('without needsWritableHome the tool needs none, and the Job gets no HOME', () => {
+    const tool = MigrationTool.custom({ name: 'my-migrator', command: ['./migrate', 'up'] });
+    expect(tool.needsWritableHome).toBe(false);
+    expect(envValue(migrateContainer(synthService({ migration: { tool } })), 'HOME')).toBeUndefined();
   });
 
   test('rejects an empty command, naming the tool', () => {
