@@ -334,7 +334,7 @@ export class MigratedService extends Construct {
     // The Deployment's gate decides whether any RBAC is needed, so it is bound first.
     const deploymentTmp = tmpVolume(this, 'DeploymentTmp');
     const gate = this.bindWaiter(deploymentTmp);
-    const needsApi = gate.container !== undefined && gate.jobVerbs.length > 0;
+    const needsApi = gate.jobVerbs !== undefined;
 
     // Built in YAML order, which cdk8s keeps: ServiceAccount, Role, RoleBinding, Job, Deployment, Service.
     this.serviceAccount = this.createServiceAccount();
@@ -344,7 +344,7 @@ export class MigratedService extends Construct {
     }
     this.job = this.createMigrationJob();
     if (this.role) {
-      this.role.allow(gate.jobVerbs, this.job);
+      this.role.allow(gate.jobVerbs!, this.job);
     }
     r.delivery.attach?.(this.job);
     this.deployment = this.createDeployment(deploymentTmp, gate);

@@ -97,8 +97,11 @@ export interface WaiterContext {
 export interface WaiterSpec {
   /** The init container that gates the service; undefined for no gate. */
   readonly container?: kplus.ContainerProps;
-  /** Verbs the waiter needs on the one Job; empty: no API access, no token, no Role. */
-  readonly jobVerbs: string[];
+  /**
+   * Verbs the waiter needs on the one Job; only a waiter with a container has them. Undefined: no
+   * API access, no token, no Role.
+   */
+  readonly jobVerbs?: string[];
 }
 
 /**
@@ -218,7 +221,6 @@ class SchemaCheckWaiter extends Waiter {
       env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
     }
     return {
-      jobVerbs: [],
       container: {
         name: 'check-migration',
         image: context.migrationImage,
@@ -239,7 +241,7 @@ class SchemaCheckWaiter extends Waiter {
 class NoWaiter extends Waiter {
   public readonly kind = 'none';
   public _bind(_context: WaiterContext): WaiterSpec {
-    return { jobVerbs: [] };
+    return {};
   }
 }
 
@@ -269,7 +271,8 @@ function checkWaiterUid(prop: string, uid: number | undefined): void {
 }
 
 function checkWaiterImage(prop: string, image: string | undefined): void {
-  if (image !== undefined && (image.trim() === '' || /\s/.test(image))) {
+  // A blank image also contains whitespace.
+  if (image !== undefined && (image === '' || /\s/.test(image))) {
     throw new MigratedServiceError(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"');
   }
 }

@@ -29,10 +29,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KUBECTL_WAIT_SCRIPT } from '../src/waiter';
-import { getArgs, RECORDED_JOB, watchArgs } from './support/record-kubectl';
+import { getArgs, readRecording, RECORDED_JOB, watchArgs } from './support/record-kubectl';
 
 const STUB = path.join(__dirname, 'support', 'stub-kubectl.js');
-const RECORDINGS = path.join(__dirname, 'support', 'kubectl-recordings');
 const JOB = RECORDED_JOB;
 
 /** How soon after the stub printed the Job's final state the script must have exited (it exits in
@@ -44,27 +43,7 @@ interface Output {
   readonly code: number;
 }
 
-interface Recording extends Output {
-  readonly argv: string[];
-  /** Output lines with when kubectl printed them, ms after it started. */
-  readonly timed: { at: number; stream: string; text: string }[];
-}
-
-/** A recording from test/support/kubectl-recordings/NAME.txt. */
-function recording(name: string): Recording {
-  const text = fs.readFileSync(path.join(RECORDINGS, `${name}.txt`), 'utf8');
-  let argv: string[] = [];
-  let code = -1;
-  const timed: Recording['timed'] = [];
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# argv: ')) argv = JSON.parse(line.slice('# argv: '.length));
-    const m = /^(\d+) (stdout|stderr|exit|note) ?(.*)$/.exec(line);
-    if (!m) continue;
-    if (m[2] === 'exit') code = Number(m[3]);
-    else if (m[2] !== 'note') timed.push({ at: Number(m[1]), stream: m[2], text: m[3] });
-  }
-  return { argv, code, timed, lines: timed.map(l => ({ stream: l.stream as 'stdout' | 'stderr', text: l.text })) };
-}
+const recording = readRecording;
 
 /** The watch lines (stdout) of a recording, in order. */
 const watchLines = (name: string) => recording(name).timed.filter(l => l.stream === 'stdout');
@@ -310,26 +289,6 @@ const SCRIPT_TEST_MS = 30_000;
 /** "At once": well below the 30 s timeout those scenarios use, with room for a loaded machine. */
 const AT_ONCE_MS = 10_000;
 const canRun = process.platform === 'linux'; // the leak check reads /proc
-
-describe('the recordings', () => {
-  test('GIVEN the recordings WHEN read THEN each was made with the script\'s own calls, and the watch has no {range}', () => {
-    for (const name of ['get-not-found', 'get-found', 'get-forbidden', 'get-unauthorized']) {
-      expect(recording(name).argv).toEqual(['kubectl', ...getArgs(JOB)]);
-    }
-    for (const name of ['watch-no-job', 'watch-complete', 'watch-existing-complete', 'watch-existing-running', 'watch-deleted-running',
-      'watch-failed-pod-failure-policy', 'watch-failed-backoff-limit', 'watch-failed-deadline', 'watch-forbidden', 'watch-unauthorized']) {
-      const { argv } = recording(name);
-      const seconds = Number(/(\d+)s$/.exec(argv[argv.length - 1])![1]);
-      expect(argv).toEqual(['kubectl', ...watchArgs(JOB, seconds)]);
-    }
-    // Why: a {range} watch prints its first line, then exits 0 on the next change, silently.
-    const range = recording('watch-with-range');
-    expect(range.argv.join(' ')).toContain('{range');
-    expect(range.code).toBe(0);
-    expect(range.timed).toHaveLength(1);
-    expect(watchArgs(JOB, 1).join(' ')).not.toContain('{range');
-  });
-});
 
 describe.each(shells())('KUBECTL_WAIT_SCRIPT under $label', (shell: Shell) => {
   const maybe = canRun && !shell.skip ? test : test.skip;

@@ -33,6 +33,32 @@ export const watchArgs = (job: string, seconds: number) => ['get', 'jobs', '--fi
 /** The previous script's watch, kept to record why it never saw a change. */
 const RANGE_JSONPATH = '{.status.succeeded}|{range .status.conditions[*]}{.type}={.status}={.reason}={.message};{end}{"\\n"}';
 
+/** A recording as the script tests replay it. */
+export interface RecordedRun {
+  /** kubectl's argv, from the header. */
+  readonly argv: string[];
+  readonly code: number;
+  /** Output lines with when kubectl printed them, ms after it started. */
+  readonly timed: { at: number; stream: string; text: string }[];
+  readonly lines: { stream: 'stdout' | 'stderr'; text: string }[];
+}
+
+/** The recording test/support/kubectl-recordings/NAME.txt. */
+export function readRecording(name: string): RecordedRun {
+  const text = fs.readFileSync(path.join(OUT, `${name}.txt`), 'utf8');
+  let argv: string[] = [];
+  let code = -1;
+  const timed: RecordedRun['timed'] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# argv: ')) argv = JSON.parse(line.slice('# argv: '.length));
+    const m = /^(\d+) (stdout|stderr|exit|note) ?(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[2] === 'exit') code = Number(m[3]);
+    else if (m[2] !== 'note') timed.push({ at: Number(m[1]), stream: m[2], text: m[3] });
+  }
+  return { argv, code, timed, lines: timed.map(l => ({ stream: l.stream as 'stdout' | 'stderr', text: l.text })) };
+}
+
 function admin(args: string[], input?: string): string {
   return execFileSync('kubectl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
