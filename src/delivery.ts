@@ -320,22 +320,22 @@ const indexedRoots = new WeakSet<IConstruct>();
 const inputIndexes = new WeakMap<IConstruct, Map<string, ApiObject>>();
 
 function inputKey(kind: string, namespace: string | undefined, name: string): string {
-  return `${kind}/${namespace ?? ''}/${name}`;
+  return JSON.stringify([kind, namespace, name]);
 }
 
+/** Every object of the app by its key; the check looks up ConfigMaps and Secrets only. */
 function indexInputs(root: IConstruct): Map<string, ApiObject> {
   const index = new Map<string, ApiObject>();
   for (const o of root.node.findAll().filter(ApiObject.isApiObject)) {
-    const key = inputKey(o.kind, o.metadata.namespace, o.name);
-    if ((o.kind === 'ConfigMap' || o.kind === 'Secret') && !index.has(key)) index.set(key, o);
+    index.set(inputKey(o.kind, o.metadata.namespace, o.name), o);
   }
   return index;
 }
 
 function hookInputErrors(job: IConstruct, rules: HookRules): string[] {
   const json = ApiObject.of(job).toJson();
-  const namespace = json.metadata?.namespace;
-  const inputs = podInputs(json.spec?.template?.spec ?? {});
+  const namespace = json.metadata.namespace;
+  const inputs = podInputs(json.spec.template.spec);
   // Validated outside a synth (job.node.validate()): no pass has built the index yet.
   const index = inputIndexes.get(job.node.root) ?? indexInputs(job.node.root);
   const errors: string[] = [];
@@ -343,11 +343,12 @@ function hookInputErrors(job: IConstruct, rules: HookRules): string[] {
     const obj = index.get(inputKey(input.kind, namespace, input.name));
     if (!obj) continue; // created outside this app: it exists before the hook runs
     const annotations: { [key: string]: string } = obj.metadata.toJson().annotations ?? {};
-    const phases = (annotations[rules.hookKey] ?? '').split(',').map(p => p.trim());
-    const order = Number(annotations[rules.orderKey] ?? '0');
+    const hook = annotations[rules.hookKey];
+    const isHook = hook !== undefined && hook.split(',').map(p => p.trim()).includes(rules.phase);
+    const order = Number(annotations[rules.orderKey] ?? 0);
     const prop = `${input.kind} read by the migration Job (${input.via}) with ${rules.target}`;
     const fix = `${rules.helper}(<the ${input.kind} "${userPath(obj)}">)`;
-    if (!phases.includes(rules.phase)) {
+    if (!isHook) {
       errors.push(new MigratedServiceError(prop, input.name,
         `${rules.trap}. Make it a hook that runs first with ${fix}, ${rules.outside}; ` +
         'to accept the risk pass checkHookInputs: false').message);
@@ -375,32 +376,36 @@ interface PodInput {
 
 /** ConfigMaps and Secrets a pod needs before it can start (optional references excluded). */
 function podInputs(spec: any): PodInput[] {
-  const found: PodInput[] = [];
+  // The first reference of each object, by kind and name, in the order below.
+  const found = new Map<string, PodInput>();
   const add = (kind: PodInput['kind'], ref: any, via: string) => {
-    if (ref?.name && ref.optional !== true && !found.some(f => f.kind === kind && f.name === ref.name)) {
-      found.push({ kind, name: ref.name, via });
-    }
+    if (!ref?.name || ref.optional === true) return;
+    const key = JSON.stringify([kind, ref.name]);
+    if (!found.has(key)) found.set(key, { kind, name: ref.name, via });
   };
-  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
-    for (const e of c.envFrom ?? []) {
+  const container = (c: any) => {
+    c.envFrom?.forEach((e: any) => {
       add('ConfigMap', e.configMapRef, 'envFrom');
       add('Secret', e.secretRef, 'envFrom');
-    }
-    for (const e of c.env ?? []) {
+    });
+    c.env?.forEach((e: any) => {
       add('ConfigMap', e.valueFrom?.configMapKeyRef, `env ${e.name}`);
       add('Secret', e.valueFrom?.secretKeyRef, `env ${e.name}`);
-    }
-  }
-  for (const v of spec.volumes ?? []) {
+    });
+  };
+  // A rendered pod spec always has containers; the other lists only when not empty.
+  spec.initContainers?.forEach(container);
+  spec.containers.forEach(container);
+  spec.volumes?.forEach((v: any) => {
     add('ConfigMap', v.configMap, `volume ${v.name}`);
     if (v.secret) add('Secret', { name: v.secret.secretName, optional: v.secret.optional }, `volume ${v.name}`);
-    for (const s of v.projected?.sources ?? []) {
+    v.projected?.sources.forEach((s: any) => {
       add('ConfigMap', s.configMap, `volume ${v.name}`);
       add('Secret', s.secret, `volume ${v.name}`);
-    }
-  }
-  for (const s of spec.imagePullSecrets ?? []) add('Secret', s, 'imagePullSecrets');
-  return found;
+    });
+  });
+  spec.imagePullSecrets?.forEach((s: any) => add('Secret', s, 'imagePullSecrets'));
+  return [...found.values()];
 }
 
 /** Objects under `scope` with "{{" in a string, which Helm would try to render. */
@@ -417,10 +422,11 @@ function templateErrors(scope: IConstruct): string[] {
   return errors;
 }
 
+/** The first string with "{{" in a rendered object (never a string itself), and its JSON pointer. */
 function findTemplate(value: any, at: string): { at: string; value: string } | undefined {
-  if (typeof value === 'string') return value.includes('{{') ? { at: at || '/', value } : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [k, v] of Object.entries(value)) {
+  if (typeof value === 'string') return value.includes('{{') ? { at, value } : undefined;
+  // Numbers and booleans have no entries; null has none either.
+  for (const [k, v] of Object.entries(value ?? {})) {
     const hit = findTemplate(v, `${at}/${k}`);
     if (hit) return hit;
   }

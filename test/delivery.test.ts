@@ -57,6 +57,13 @@ describe('Delivery.flux() (the default)', () => {
     expect(job.metadata.annotations[TAG_ANNOTATION]).toBe('v1.2.3');
   });
 
+  test('GIVEN postRollout WHEN synthesized THEN its Job is forced like the migration Job, and not with force: false', () => {
+    const postJob = (m: Manifest[]) => all(m, 'Job').find(j => j.metadata.name !== versioned('v1.2.3'))!;
+    const post = { command: ['./warm-cache'] };
+    expect(deliveryAnnotations(postJob(synthService({ postRollout: post })))).toEqual({ 'kustomize.toolkit.fluxcd.io/force': 'Enabled' });
+    expect(deliveryAnnotations(postJob(synthService({ postRollout: post, delivery: Delivery.flux({ force: false }) })))).toEqual({});
+  });
+
   test('GIVEN two tags WHEN synthesized THEN the Job name and the Role follow the tag', () => {
     const a = synthService({ imageTag: 'v1.2.3' });
     const b = synthService({ imageTag: 'v1.2.4' });
@@ -180,6 +187,17 @@ describe('Delivery.helmPreInstall()', () => {
     });
   });
 
+  test('GIVEN no construct at all (from JavaScript) THEN it is rejected the same way, not with a TypeError', () => {
+    const advice = ': it has no Kubernetes object in this app (e.g. it was imported with Secret.fromSecretName), so there is ' +
+      'nothing to annotate; pass the ConfigMap or Secret you create in the chart';
+    expect(() => Delivery.helmPreInstall(undefined as any)).toThrow(`Invalid resource of Delivery.helmPreInstall (undefined)${advice}`);
+    expect(() => Delivery.argoCdPreSync({} as any)).toThrow(`Invalid resource of Delivery.argoCdPreSync {}${advice}`);
+    synth(chart => {
+      const imported = kplus.Secret.fromSecretName(chart, 'ext', 'myapp-db');
+      expect(() => Delivery.argoCdPreSync(imported)).toThrow(`Invalid resource of Delivery.argoCdPreSync "test/ext"${advice}`);
+    });
+  });
+
   test('GIVEN a weight of 1.5 THEN it is rejected naming the prop', () => {
     synth(chart => {
       const { config } = configAndSecret(chart);
@@ -200,6 +218,19 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
   test('GIVEN envFrom a ConfigMap of the chart that is no hook WHEN synthesized THEN synth fails naming it and the fix', () => {
     expect(() => synth(serviceReadingConfig(Delivery.helm())))
       .toThrow(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-config": .*helm install.*Delivery\.helmPreInstall\(<the ConfigMap "test\/config">\).*or create it outside the chart/);
+  });
+
+  test('GIVEN a ConfigMap that is no hook WHEN synthesized THEN the whole message: the trap, the fix, the way out', () => {
+    expect(() => synth(serviceReadingConfig(Delivery.helm(), ({ secret }) => Delivery.helmPreInstall(secret, -1)))).toThrow(
+      'Invalid ConfigMap read by the migration Job (envFrom) with Delivery.helm() "myapp-config": the migration Job is a pre-install ' +
+      'hook and Helm creates ordinary chart objects only after pre-install hooks, so on "helm install" the Job cannot start. Make it ' +
+      'a hook that runs first with Delivery.helmPreInstall(<the ConfigMap "test/config">), or create it outside the chart; to ' +
+      'accept the risk pass checkHookInputs: false');
+    expect(() => synth(serviceReadingConfig(Delivery.argoCd(), ({ secret }) => Delivery.argoCdPreSync(secret)))).toThrow(
+      'Invalid ConfigMap read by the migration Job (envFrom) with Delivery.argoCd() "myapp-config": the migration Job is a PreSync ' +
+      'hook and Argo CD applies ordinary objects only after PreSync, so on the first sync the Job waits for it forever. Make it a ' +
+      'hook that runs first with Delivery.argoCdPreSync(<the ConfigMap "test/config">), or keep it outside the Application (e.g. ' +
+      'an earlier Application); to accept the risk pass checkHookInputs: false');
   });
 
   test('GIVEN both made hooks, even after the service was created, WHEN synthesized THEN synth passes', () => {
@@ -272,7 +303,7 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
     const props = baseProps({ migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' }, waiter: Waiter.schemaCheck() });
     expect(() => synthService(props)).not.toThrow();
     expect(() => synthService({ ...props, delivery: Delivery.helm() }))
-      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) ".*\{\{.*": "\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template/);
+      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) ".*\{\{.*": "\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template when the chart is installed; avoid "\{\{" there \(e\.g\. pick another waiter or command\), or deliver with Delivery\.flux\(\) or Delivery\.kubectl\(\)$/m);
   });
 });
 
@@ -424,6 +455,23 @@ describe('which references the hook-input check follows', () => {
     }));
     expect(message.match(/Invalid ConfigMap read by the migration Job/g)).toHaveLength(1);
     expect(message).toContain('(envFrom)');
+  });
+
+  test('GIVEN a ConfigMap and a Secret of the same name WHEN synthesized THEN both are reported', () => {
+    const both = (() => {
+      try {
+        synth(chart => {
+          const config = new kplus.ConfigMap(chart, 'config', { metadata: { name: 'myapp-settings' } });
+          const secret = new kplus.Secret(chart, 'secret', { metadata: { name: 'myapp-settings' } });
+          new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), envFrom: [kplus.Env.fromConfigMap(config), kplus.Env.fromSecret(secret)] }));
+        });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(both).toMatch(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-settings"/);
+    expect(both).toMatch(/Invalid Secret read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-settings"/);
   });
 
   test('GIVEN a ConfigMap of the same name in another namespace WHEN synthesized THEN it is not taken for the Job\'s input', () => {
