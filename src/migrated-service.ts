@@ -450,13 +450,11 @@ export class MigratedService extends Construct {
         ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${kind.podSpecPath}/serviceAccountName`, this.serviceAccount.name));
       }
     }
-    workload.addVolume(tmp);
     const index = workload.initContainers.length;
     workload.addInitContainer(spec.container);
-    if (index > 0) {
-      // First: the workload's own init containers may already need the new schema.
-      ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
-    }
+    // First: the workload's own init containers may already need the new schema (with none, the
+    // move is a no-op).
+    ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
     if (needsToken) {
       mountWaiterToken(workload, kind.podSpecPath, 0);
     }
@@ -544,7 +542,6 @@ export class MigratedService extends Construct {
       automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
-      volumes: [tmp],
       initContainers: spec.initContainers?.(tmpMount(tmp)),
       containers: [{
         name: MIGRATION_CONTAINER,
@@ -577,7 +574,6 @@ export class MigratedService extends Construct {
       automountServiceAccountToken: r.automountServiceAccountToken,
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
-      volumes: [tmp],
       initContainers: gate.container ? [gate.container] : [],
       containers: [{
         name: 'app',
