@@ -98,7 +98,9 @@ export class VersionKey {
     }
     const room = MAX_LABEL_LENGTH - prefix.length - HASH_LENGTH - 2;
     if (room < MIN_READABLE_TAG) {
-      return fitName(verbatim, `${prefix}\n${this.value}`);
+      // No room for the tag: the cut prefix and a hash of prefix and tag. Never the verbatim name,
+      // which fits here only when it is not a DNS label (an uppercase or "_" tag, say).
+      return `${fitPrefix(prefix)}-${VersionKey.hash(`${prefix}\n${this.value}`)}`;
     }
     const hash = VersionKey.hash(this.value);
     const readable = sanitize(this.value).slice(0, room).replace(/-+$/, '');
@@ -158,9 +160,12 @@ export function fitName(name: string, hashInput: string = name): string {
   if (name.length <= MAX_LABEL_LENGTH) {
     return name;
   }
-  const hash = VersionKey.hash(hashInput);
-  const head = name.slice(0, MAX_LABEL_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
-  return `${head}-${hash}`;
+  return `${fitPrefix(name)}-${VersionKey.hash(hashInput)}`;
+}
+
+/** The first characters of `name` that leave room for `-<hash>` in a label, without trailing dashes. */
+function fitPrefix(name: string): string {
+  return name.slice(0, MAX_LABEL_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
 }
 
 /** Whether a string is a valid Kubernetes label value. */

@@ -60,6 +60,24 @@ describe('names', () => {
     expect(name.startsWith('myapp-migrate-sha256-ab12')).toBe(true);
   });
 
+  test('GIVEN a prefix that leaves room for exactly one tag character WHEN cut THEN that character stays readable; one more and the prefix is cut and hashed with the tag', () => {
+    const prefix50 = 'a'.repeat(41) + '-migrate'.padEnd(9, 'x'); // 50 characters: 63 - 50 - 12 = 1 character of room
+    expect(prefix50).toHaveLength(50);
+    expect(VersionKey.of('v1.2.3').nameWithPrefix(prefix50)).toBe(`${prefix50}-v-${VersionKey.hash('v1.2.3')}`);
+    const prefix51 = `${prefix50}y`;
+    expect(VersionKey.of('v1.2.3').nameWithPrefix(prefix51)).toBe(`${prefix51}-${VersionKey.hash(`${prefix51}\nv1.2.3`)}`);
+  });
+
+  test('GIVEN a long service name and a short tag that is no DNS label WHEN named THEN the name is still a DNS label', () => {
+    // Found by mutation testing: with no room for the tag, the verbatim name was returned whenever it fit.
+    const prefix = `${'a'.repeat(45)}-migrate`;
+    for (const tag of ['V1', 'v_1', 'v1.2']) {
+      const name = VersionKey.of(tag).nameWithPrefix(prefix);
+      expect(name).toMatch(DNS_LABEL);
+      expect(name).toBe(`${prefix.slice(0, 52)}-${VersionKey.hash(`${prefix}\n${tag}`)}`);
+    }
+  });
+
   test('a tag of only separators still yields a name (hash only)', () => {
     expect(VersionKey.of('___').nameWithPrefix('app-migrate')).toBe(`app-migrate-${VersionKey.hash('___')}`);
   });
@@ -99,6 +117,18 @@ describe('properties', () => {
       const a = VersionKey.of(tag).nameWithPrefix('myservice-with-a-long-name-migrate');
       const b = VersionKey.of(tag).nameWithPrefix('myservice-with-a-long-name-migrate');
       return a === b && a.length <= 63 && DNS_LABEL.test(a);
+    }), { numRuns: 2000 });
+  });
+
+  test('for any service name (a DNS-1035 label) and any valid tag, the Job names are DNS-1123 labels of at most 63 characters', () => {
+    // Every length from 1 to 63 equally often: the cut-off lengths are what matters.
+    const serviceName = fc.integer({ min: 1, max: 63 }).chain(n => fc.array(fc.constantFrom(...'ab09-'), { minLength: n, maxLength: n })
+      .map(chars => chars.join('').replace(/^[^a-z]/, 'a').replace(/[^a-z0-9]$/, 'z')));
+    fc.assert(fc.property(serviceName, validTag, (name, tag) => {
+      return [`${name}-migrate`, `${name}-post`].every(prefix => {
+        const job = VersionKey.of(tag).nameWithPrefix(prefix);
+        return job.length <= 63 && DNS_LABEL.test(job);
+      });
     }), { numRuns: 2000 });
   });
 
