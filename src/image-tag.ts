@@ -86,9 +86,12 @@ export class ImageTag {
       return fallbackOr(options.fallback, `environment variable ${variable}`,
         `it is not set. Run synth with the tag CI built the images with, e.g. "${variable}=v1.2.3 npx cdk8s synth"`);
     }
-    return validate(value, `environment variable ${variable}`,
-      value === '' ? `it is set but empty (often an unset CI variable: ${variable}=$SOMETHING_UNSET). ` +
-        `Set it to the tag CI built the images with, e.g. "${variable}=v1.2.3 npx cdk8s synth"` : undefined);
+    if (value === '') {
+      throw new MigratedServiceError(`environment variable ${variable}`, value,
+        `it is set but empty (often an unset CI variable: ${variable}=$SOMETHING_UNSET). ` +
+        `Set it to the tag CI built the images with, e.g. "${variable}=v1.2.3 npx cdk8s synth"`);
+    }
+    return validate(value, `environment variable ${variable}`);
   }
 
   /**
@@ -140,10 +143,7 @@ function fallbackOr(fallback: string | undefined, source: string, problemAndFix:
 }
 
 /** Validate with VersionKey so a bad tag fails here, naming where it came from. */
-function validate(value: unknown, source: string, emptyFix?: string): string {
-  if (value === '' && emptyFix) {
-    throw new MigratedServiceError(source, value, emptyFix);
-  }
+function validate(value: unknown, source: string): string {
   if (typeof value !== 'string') {
     throw new MigratedServiceError(source, value, 'the tag must be a string, e.g. "v1.2.3"');
   }
