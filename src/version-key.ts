@@ -4,7 +4,8 @@ import { MigratedServiceError } from './errors';
 /** An OCI tag: up to 128 characters, letters, digits, `_`, `.` and `-`, not starting with `.` or `-`. */
 const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** A content digest. Only sha256 is accepted: it is what registries and Kubernetes use. */
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** The hex part of a `sha256:` digest. */
+const SHA256_HEX = /^[a-f0-9]{64}$/;
 /** A DNS-1123 label (RFC 1123): what Kubernetes requires of most object names and of the `job-name` label. */
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A Kubernetes label value. */
@@ -34,13 +35,13 @@ export class VersionKey {
    * @param prop the prop name used in error messages
    */
   public static of(tag: string, prop: string = 'imageTag'): VersionKey {
-    if (tag === undefined || tag === null || typeof tag !== 'string' || tag.length === 0) {
+    if (typeof tag !== 'string' || tag.length === 0) { // undefined and null too, from JavaScript
       throw new MigratedServiceError(prop, tag,
         'it is empty. Pass the tag your CI built the image with, e.g. "v1.2.3" or a digest "sha256:<64 hex>"');
     }
     if (tag.startsWith('sha256:') || tag.startsWith('@sha256:')) {
       const digest = tag.replace(/^@/, '');
-      if (!DIGEST.test(digest)) {
+      if (!SHA256_HEX.test(digest.slice('sha256:'.length))) {
         throw new MigratedServiceError(prop, tag,
           'it looks like a digest but is not "sha256:" followed by 64 lowercase hex characters');
       }
@@ -103,7 +104,7 @@ export class VersionKey {
       return `${fitPrefix(prefix)}-${VersionKey.hash(`${prefix}\n${this.value}`)}`;
     }
     const hash = VersionKey.hash(this.value);
-    const readable = sanitize(this.value).slice(0, room).replace(/-+$/, '');
+    const readable = sanitize(this.value).slice(0, room).replace(/-$/, ''); // single dashes only, by now
     return readable ? `${prefix}-${readable}-${hash}` : `${prefix}-${hash}`;
   }
 
@@ -124,9 +125,9 @@ export class VersionKey {
   }
 }
 
-/** Lowercase, map every run of non-alphanumerics to one `-`, trim dashes at both ends. */
+/** Lowercase, map every run of non-alphanumerics to one `-`, trim the dash at either end. */
 function sanitize(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').replace(/-+$/, '');
+  return value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-/, '').replace(/-$/, '');
 }
 
 function describeBadTag(tag: string): string {
