@@ -140,7 +140,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   const name = props.name ?? id;
   checkName(name, props.name === undefined, fail);
   checkRepository('image', props.image, fail);
-  if (props.migration === undefined || props.migration === null || typeof props.migration !== 'object') {
+  if (props.migration === null || typeof props.migration !== 'object') { // typeof: undefined too
     fail('migration', props.migration, 'pass migration: { tool: MigrationTool.prisma() } or { command: [...] }');
   }
   const migration = props.migration;
@@ -221,7 +221,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       liveness: props.liveness,
       startup: props.startup,
       runAs: { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
-      readOnlyRootFilesystem: props.readOnlyRootFilesystem ?? true,
+      readOnlyRootFilesystem: props.readOnlyRootFilesystem !== false,
     },
     replicas: props.replicas ?? 2,
     serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
@@ -262,7 +262,8 @@ function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProp
   checkId('postRollout.runAsUser', post.runAsUser, fail);
   checkId('postRollout.runAsGroup', post.runAsGroup, fail);
   checkId('postRollout.waiterRunAsUser', post.waiterRunAsUser, fail);
-  if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage.trim() === '' || /\s/.test(post.waiterImage))) {
+  // A blank image also contains whitespace.
+  if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage === '' || /\s/.test(post.waiterImage))) {
     fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
   }
   const rolloutTimeoutSeconds = post.rolloutTimeout?.toSeconds() ?? 1800;
@@ -305,7 +306,7 @@ function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration
  */
 export function checkName(name: string, fromId: boolean, fail: Fail): void {
   const prop = fromId ? 'name (taken from the construct id)' : 'name';
-  const suggestion = String(name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '')
+  const suggestion = String(name).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '')
     .slice(0, MAX_NAME_LENGTH).replace(/-+$/, '');
   const fix = fromId ? ` Pass name: "${suggestion || 'myapp'}" or change the id.` : '';
   if (typeof name !== 'string' || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
@@ -396,8 +397,8 @@ const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z
 /** @internal */
 export function checkLabels(labels: { [key: string]: string } | undefined, fail: Fail): void {
   for (const [k, v] of Object.entries(labels ?? {})) {
-    const prefix = k.includes('/') ? k.slice(0, k.indexOf('/')) : '';
-    if (!LABEL_KEY.test(k) || prefix.length > 253) {
+    // The DNS prefix, before the "/", is at most 253 characters (the index of the "/", -1 without one).
+    if (!LABEL_KEY.test(k) || k.indexOf('/') > 253) {
       fail('labels key', k, 'a label key is an optional DNS prefix and "/" and a name of at most 63 characters ' +
         '([A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]), e.g. "team" or "example.com/team"');
     }
