@@ -393,10 +393,10 @@ function podInputs(spec: any): PodInput[] {
       add('Secret', e.valueFrom?.secretKeyRef, `env ${e.name}`);
     });
   };
-  // A rendered pod spec always has containers; the other lists only when not empty.
+  // The Job's pod always has containers and volumes (its /tmp); the other lists only when not empty.
   spec.initContainers?.forEach(container);
   spec.containers.forEach(container);
-  spec.volumes?.forEach((v: any) => {
+  spec.volumes.forEach((v: any) => {
     add('ConfigMap', v.configMap, `volume ${v.name}`);
     if (v.secret) add('Secret', { name: v.secret.secretName, optional: v.secret.optional }, `volume ${v.name}`);
     v.projected?.sources.forEach((s: any) => {
