@@ -271,8 +271,8 @@ function checkWaiterUid(prop: string, uid: number | undefined): void {
 }
 
 function checkWaiterImage(prop: string, image: string | undefined): void {
-  // A blank image also contains whitespace.
-  if (image !== undefined && (image === '' || /\s/.test(image))) {
+  // Undefined (the default image) passes both tests; a blank image also contains whitespace.
+  if (image === '' || /\s/.test(image ?? '')) {
     throw new MigratedServiceError(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"');
   }
 }
