@@ -57,6 +57,8 @@ describe('postRollout: bad input, the whole message', () => {
   test.each<[string, () => unknown, string]>([
     ['null', () => synthService({ postRollout: null as any }),
       `Invalid postRollout of ${PATH} null: pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }`],
+    ['a string', () => synthService({ postRollout: 'flyway' as any }),
+      `Invalid postRollout of ${PATH} "flyway": pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }`],
     ['neither tool nor command', () => synthService({ postRollout: {} }),
       `Invalid postRollout of ${PATH} "{ no tool, no command }": set postRollout.tool (e.g. MigrationTool.flyway({ dir: "/flyway/post" })) ` +
       'or postRollout.command (e.g. ["npm", "run", "migrate:post"])'],
