@@ -472,6 +472,22 @@ describe('which references the hook-input check follows', () => {
     })();
     expect(both).toMatch(/Invalid ConfigMap read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-settings"/);
     expect(both).toMatch(/Invalid Secret read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-settings"/);
+    // Each is looked up as itself: the ConfigMap made a hook passes, the Secret of the same name does not.
+    const secretOnly = (() => {
+      try {
+        synth(chart => {
+          const config = new kplus.ConfigMap(chart, 'config', { metadata: { name: 'myapp-settings' } });
+          const secret = new kplus.Secret(chart, 'secret', { metadata: { name: 'myapp-settings' } });
+          Delivery.helmPreInstall(config, -1);
+          new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), envFrom: [kplus.Env.fromConfigMap(config), kplus.Env.fromSecret(secret)] }));
+        });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(secretOnly).toMatch(/Invalid Secret read by the migration Job \(envFrom\) with Delivery\.helm\(\) "myapp-settings"/);
+    expect(secretOnly).not.toMatch(/Invalid ConfigMap/);
   });
 
   test('GIVEN a ConfigMap of the same name in another namespace WHEN synthesized THEN it is not taken for the Job\'s input', () => {
