@@ -490,6 +490,15 @@ describe('which references the hook-input check follows', () => {
     expect(secretOnly).not.toMatch(/Invalid ConfigMap/);
   });
 
+  test('GIVEN a hook ConfigMap the Job reads and an ordinary one it does not WHEN synthesized THEN each is looked up by its name', () => {
+    expect(() => synth(chart => {
+      const read = new kplus.ConfigMap(chart, 'read', { metadata: { name: 'myapp-read' } });
+      Delivery.helmPreInstall(read, -1);
+      new kplus.ConfigMap(chart, 'other', { metadata: { name: 'myapp-other' } });
+      new MigratedService(chart, 'myapp', baseProps({ delivery: Delivery.helm(), envFrom: [kplus.Env.fromConfigMap(read)] }));
+    })).not.toThrow();
+  });
+
   test('GIVEN a ConfigMap of the same name in another namespace WHEN synthesized THEN it is not taken for the Job\'s input', () => {
     const m = synth(chart => {
       const other = new Chart(chart.node.root as App, 'other', { namespace: 'elsewhere' });
