@@ -115,6 +115,18 @@ export interface MigratedServiceProps extends RunAsOptions {
    */
   readonly imageTag: string;
 
+  /**
+   * Accept an `imageTag` that registries conventionally move to a new image (`latest`, `stable`,
+   * `main`, `master`, `edge`, `nightly`, `dev`, … compared case-insensitively). Such a tag is
+   * refused by default: the Job is named after the tag, so a re-pushed `latest` keeps the Job
+   * name and its migration never runs again. Set this only when every push of the tag really is
+   * a new tag for your pipeline (e.g. a throwaway dev cluster that you reset). Digests are always
+   * accepted.
+   *
+   * @default false
+   */
+  readonly allowMutableTag?: boolean;
+
   /** The migration Job. */
   readonly migration: MigrationOptions;
 
@@ -249,7 +261,9 @@ export interface MigratedServiceProps extends RunAsOptions {
 
   /**
    * Give the service container a token for the Kubernetes API (`automountServiceAccountToken`).
-   * The waiter gets its own token either way.
+   * A waiter that reads the API (`Waiter.kubectl()`, the default) gets its own projected token
+   * either way; `Waiter.schemaCheck()` and `Waiter.none()` get none, so with this false nothing
+   * in the pod has a token.
    *
    * @default false
    */

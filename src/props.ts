@@ -4,6 +4,7 @@ import { Delivery, DeliverySpec } from './delivery';
 import { MigratedServiceError } from './errors';
 import type { MigratedServiceProps } from './migrated-service';
 import { checkCommand, MigrationTool } from './migration-tool';
+import { isMutableTag } from './mutable-tag';
 import { PostRolloutOptions } from './post-rollout';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { checkId, RunAsOptions } from './security';
@@ -137,6 +138,12 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   // --- the one key and the names derived from it ---
   const key = VersionKey.of(props.imageTag, `imageTag of MigratedService "${path}"`);
+  if (!key.isDigest && isMutableTag(key.value) && props.allowMutableTag !== true) {
+    fail('imageTag', key.value, `"${key.value}" is a tag that is conventionally moved to a new image, and the ` +
+      `migration Job is named after the tag (${props.name ?? id}-migrate-${key.value}): a re-pushed "${key.value}" ` +
+      'keeps the Job name, so its migration never runs again. Tag each build immutably (e.g. "v1.2.3" or the ' +
+      'commit SHA) or pass the digest; set allowMutableTag: true only if you accept that');
+  }
   const name = props.name ?? id;
   checkName(name, props.name === undefined, fail);
   checkRepository('image', props.image, fail);
