@@ -579,9 +579,13 @@ export class MigratedService extends Construct {
   private createDeployment(tmp: kplus.Volume, gate: WaiterSpec): kplus.Deployment {
     const r = this.resolved;
     const c = r.container;
+    const selector = serverSelector(this.name);
     const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: this.name, labels: r.labels, annotations: r.annotations },
-      podMetadata: { labels: r.labels, annotations: r.annotations },
+      podMetadata: { labels: { ...r.labels, ...selector }, annotations: r.annotations },
+      // Not cdk8s' default (a cdk8s.io/metadata.addr label from the construct path): renaming a
+      // construct id would change the selector, which Kubernetes refuses on an existing Deployment.
+      select: false,
       replicas: r.replicas,
       progressDeadline: r.progressDeadline,
       serviceAccount: this.serviceAccount,
@@ -606,6 +610,7 @@ export class MigratedService extends Construct {
         securityContext: restrictedContainerSecurity(c.runAs, c.readOnlyRootFilesystem),
       }],
     });
+    deployment.select(kplus.LabelSelector.of({ labels: selector }));
     hardenPod(deployment);
     return deployment;
   }
@@ -661,10 +666,21 @@ export class MigratedService extends Construct {
       serviceType: r.serviceType,
       ports: [{ port, targetPort: port, name: 'http' }],
     });
+    // exposeViaService selects the pods by cdk8s' construct-path label; select by the
+    // Deployment's own (stable) selector instead.
+    ApiObject.of(service).addJsonPatch(JsonPatch.replace('/spec/selector', serverSelector(this.name)));
     service.metadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
     for (const [k, v] of Object.entries(r.labels)) service.metadata.addLabel(k, v);
     return service;
   }
+}
+
+/**
+ * The Deployment's selector (and its Service's): from the service name only, so it survives a
+ * renamed construct id. The component keeps the migration Job's pods (same name label) out.
+ */
+function serverSelector(name: string): { [key: string]: string } {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'server' };
 }
 
 /**
