@@ -227,7 +227,9 @@ export interface MigratedServiceProps extends RunAsOptions {
   /**
    * Startup probe of the service container.
    *
-   * @default - a TCP probe on `port` when it is set (cdk8s-plus default: 3 failures, 10 s apart), else none
+   * @default - a TCP probe on `port` when it is set, every 1 s for up to 300 failures: a service
+   * gets 5 minutes to start listening and is marked started (Ready, with no readiness probe)
+   * within about a second of listening; else none
    */
   readonly startup?: kplus.Probe;
 

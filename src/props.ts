@@ -8,6 +8,7 @@ import { isMutableTag } from './mutable-tag';
 import { PostRolloutOptions } from './post-rollout';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { checkId, RunAsOptions } from './security';
+import { defaultStartupProbe } from './startup';
 import { VersionKey, fitName, isLabelValue } from './version-key';
 import { KUBECTL_IMAGE, Waiter } from './waiter';
 
@@ -226,7 +227,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       resources: props.resources ?? SERVICE_RESOURCES,
       readiness: props.readiness,
       liveness: props.liveness,
-      startup: props.startup,
+      startup: props.startup ?? (props.port !== undefined ? defaultStartupProbe(props.port) : undefined),
       runAs: { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
       readOnlyRootFilesystem: props.readOnlyRootFilesystem !== false,
     },
