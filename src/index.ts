@@ -1,5 +1,6 @@
 export * from './migrated-service';
 export * from './post-rollout';
+export * from './alert-options';
 export * from './migration-tool';
 export * from './waiter';
 export * from './delivery';

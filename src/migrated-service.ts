@@ -1,6 +1,8 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { AlertOptions } from './alert-options';
+import { alertGroups, AlertWorkload } from './alerts';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
 import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
@@ -274,6 +276,16 @@ export interface MigratedServiceProps extends RunAsOptions {
    * @default - 10 minutes, or the migration's activeDeadline plus 5 minutes if that is longer
    */
   readonly progressDeadline?: Duration;
+
+  /**
+   * Alerts for this release, as a `monitoring.coreos.com/v1` PrometheusRule (for the Prometheus
+   * Operator / kube-prometheus-stack, reading kube-state-metrics v2.x): this tag's migration
+   * failed or runs long, pods of the service or of a gated workload are held in the waiter, and
+   * the same Job alerts for the post-rollout migration. See `AlertOptions` and docs/troubleshooting.md.
+   *
+   * @default - no PrometheusRule
+   */
+  readonly alerts?: AlertOptions;
 }
 
 /**
@@ -319,8 +331,13 @@ export class MigratedService extends Construct {
   /** Binds `postRolloutRole` to `postRolloutServiceAccount`. */
   public readonly postRolloutRoleBinding?: kplus.RoleBinding;
 
+  /** The PrometheusRule with the release's alerts, when `alerts` is set. */
+  public readonly alertRule?: ApiObject;
+
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
+  /** Workloads whose pods wait in the waiter: the Deployment, then each gated one. */
+  private readonly heldWorkloads: AlertWorkload[] = [];
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -362,6 +379,10 @@ export class MigratedService extends Construct {
       this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
       this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
       this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
+    }
+    this.heldWorkloads.push({ kind: 'Deployment', name: this.deployment.name });
+    if (r.alerts) {
+      this.alertRule = this.createAlertRule(gate.container?.name);
     }
   }
 
@@ -443,6 +464,7 @@ export class MigratedService extends Construct {
     const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
     const spec = this.bindWaiter(tmp);
     if (!spec.container) return; // Waiter.none(): nothing to wait for
+    this.heldWorkloads.push({ kind: ApiObject.of(workload).kind as AlertWorkload['kind'], name: workload.name });
     if (needsToken) {
       if (workload.serviceAccount) {
         this.roleBinding!.addSubjects(workload.serviceAccount);
@@ -638,6 +660,30 @@ export class MigratedService extends Construct {
     });
     mountWaiterToken(job, '/spec/template/spec', 0);
     return job;
+  }
+
+  /** The PrometheusRule; its rules are rendered at synth, so workloads gated later are in them. */
+  private createAlertRule(waiterContainer: string | undefined): ApiObject {
+    const r = this.resolved;
+    const namespace = ApiObject.of(this.deployment).metadata.namespace;
+    return new ApiObject(this, 'AlertRule', {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: fitName(`${this.name}-migration-alerts`), labels: { ...r.labels, ...r.alerts!.ruleLabels } },
+      spec: {
+        groups: Lazy.any({
+          produce: () => alertGroups(r.alerts!, {
+            namespace,
+            service: this.name,
+            tag: r.key.value,
+            jobName: r.jobName,
+            waiterContainer,
+            workloads: this.heldWorkloads,
+            postRolloutJobName: r.postRollout?.jobName,
+          }),
+        }),
+      },
+    });
   }
 
   private createService(port: number): kplus.Service {

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { resolveAlerts, ResolvedAlerts } from './alerts';
 import { Delivery, DeliverySpec } from './delivery';
 import { MigratedServiceError } from './errors';
 import type { MigratedServiceProps } from './migrated-service';
@@ -93,6 +94,8 @@ export interface ResolvedProps {
   readonly migration: ResolvedMigration;
   /** The post-rollout Job, when asked for. */
   readonly postRollout?: ResolvedPostRollout;
+  /** The alerts, when asked for. */
+  readonly alerts?: ResolvedAlerts;
   readonly container: ResolvedServiceContainer;
   readonly replicas: number;
   readonly serviceType: kplus.ServiceType;
@@ -187,6 +190,11 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   const postRollout = props.postRollout === undefined ? undefined
     : resolvePostRollout(props.postRollout, props, key, name, delivery.versionedJobName, fail, path);
+  const alerts = props.alerts === undefined ? undefined : resolveAlerts(props.alerts, {
+    migrationDeadline: migration.activeDeadline,
+    postRollout: postRollout && { deadline: postRollout.activeDeadline, rolloutTimeoutSeconds: postRollout.rolloutTimeoutSeconds },
+  }, fail);
+  if (props.alerts?.ruleLabels !== undefined) checkLabels(props.alerts.ruleLabels, (prop, value, fix) => fail(`alerts.ruleLabels${prop.slice('labels'.length)}`, value, fix));
 
   return {
     path,
@@ -211,6 +219,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       writableHome: migration.writableHome ?? migration.tool?.needsWritableHome ?? false,
     },
     postRollout,
+    alerts,
     container: {
       image: key.imageFor(props.image),
       command: props.command,
