@@ -119,11 +119,12 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
   const ns = t.namespace === undefined ? '' : `namespace=${q(t.namespace)},`;
   const where = t.namespace === undefined ? 'namespace {{ $labels.namespace }}' : `namespace ${t.namespace}`;
   const release = `release ${t.tag} of service ${t.service} in ${where}`;
-  const rule = (alert: string, expr: string, forSeconds: number | undefined, severity: string, summary: string, description: string) => ({
+  const rule = (alert: string, expr: string, forSeconds: number | undefined, severity: string, summary: string, description: string,
+    extra: { [name: string]: string } = {}) => ({
     alert,
     expr,
     ...(forSeconds ? { for: `${forSeconds}s` } : {}),
-    labels: { severity, service: t.service, image_tag: t.tag, ...a.labels },
+    labels: { severity, service: t.service, image_tag: t.tag, ...extra, ...a.labels },
     annotations: { summary, description, ...(a.runbookUrl ? { runbook_url: a.runbookUrl } : {}) },
   });
   const kubectlNs = t.namespace === undefined ? '-n {{ $labels.namespace }}' : `-n ${t.namespace}`;
@@ -154,7 +155,8 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,
         `Pod {{ $labels.pod }} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
         `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds. Why: ` +
-        `kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer} and kubectl ${kubectlNs} describe job/${t.jobName}.`));
+        `kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer} and kubectl ${kubectlNs} describe job/${t.jobName}.`,
+        { workload_kind: w.kind, workload: w.name }));
     }
   }
   if (t.postRolloutJobName && a.postRolloutRunningForSeconds !== undefined) {
