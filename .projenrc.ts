@@ -25,8 +25,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'kubernetes-models@4.5.1',
     'fast-check@^4',
     'yaml@^2',
-    // Schema validation of the PrometheusRule of `alerts` in tests.
-    '@kubernetes-models/prometheus-operator@^6.0.0',
+    // Schema validation of the PrometheusRule of `alerts` in tests. 4.x: 5.x and 6.x are ESM-only, which ts-jest's CommonJS cannot require.
+    '@kubernetes-models/prometheus-operator@4.4.4',
     // Mutation testing (task `mutate`). 9.x: 10.x needs Node 22, CI and this machine run Node 20.
     '@stryker-mutator/core@^9.6.1',
     '@stryker-mutator/jest-runner@^9.6.1',

@@ -4,6 +4,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
@@ -74,6 +75,7 @@ const MODELS: { [key: string]: new (data: any) => { validate(): void } } = {
   'v1/Secret': coreV1.Secret,
   'rbac.authorization.k8s.io/v1/Role': rbacV1.Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbacV1.RoleBinding,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Validate each object against its Kubernetes schema; throws naming the object on failure. */
