@@ -134,15 +134,15 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
       undefined, 'critical',
       `The ${what} of ${t.service} ${t.tag} failed`,
       `Job ${job}, the ${what} of ${release}, failed${prefix === 'Migration' ? '; pods of this tag stay held' : ''}. ` +
-      `The cause: kubectl ${kubectlNs} describe job/${job} (its condition names the container and exit code) ` +
-      `and kubectl ${kubectlNs} logs job/${job} --all-containers.`),
+      `The cause: kubectl ${kubectlNs} describe pod -l job-name=${job} (the migrate container's exit code and, ` +
+      'under Message, the end of its log).'),
     rule(`${prefix}RunningLong`,
       `time() - max by (namespace, job_name) (kube_job_status_start_time{${ns}job_name=${q(job)}}) > ${runningFor}` +
       ` and on (namespace, job_name) max by (namespace, job_name) (kube_job_status_active{${ns}job_name=${q(job)}}) > 0`,
       undefined, 'warning',
       `The ${what} of ${t.service} ${t.tag} has run longer than ${runningFor}s`,
       `Job ${job}, the ${what} of ${release}, has run for {{ $value | humanizeDuration }}. ` +
-      `What it is doing: kubectl ${kubectlNs} describe job/${job} and kubectl ${kubectlNs} logs job/${job} --all-containers.`),
+      `What it is doing or waiting for: kubectl ${kubectlNs} logs job/${job} --all-containers --prefix --tail=20.`),
   ];
   const rules: object[] = jobRules('Migration', 'migration', t.jobName, a.migrationRunningForSeconds);
   if (t.waiterContainer) {
@@ -155,7 +155,7 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,
         `Pod {{ $labels.pod }} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
         `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds. Why: ` +
-        `kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer} and kubectl ${kubectlNs} describe job/${t.jobName}.`,
+        `kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer}.`,
         { workload_kind: w.kind, workload: w.name }));
     }
   }

@@ -71,9 +71,10 @@ describe('alerts', () => {
     const job = one(m, 'Job').metadata.name;
     for (const r of rulesOf(m)) {
       expect(r.annotations.description).toContain('release v1.2.3 of service myapp in namespace myapp');
-      expect(r.annotations.description).toContain(`kubectl -n myapp describe job/${job}`);
     }
-    expect(rule(m, 'ReleaseHeld').annotations.description).toContain('kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration');
+    expect(rule(m, 'MigrationFailed').annotations.description).toContain(`The cause: kubectl -n myapp describe pod -l job-name=${job} `);
+    expect(rule(m, 'MigrationRunningLong').annotations.description).toContain(`kubectl -n myapp logs job/${job} --all-containers --prefix --tail=20.`);
+    expect(rule(m, 'ReleaseHeld').annotations.description).toContain(`held until Job ${job} succeeds. Why: kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration.`);
   });
 
   test('GIVEN migration.activeDeadline WHEN no migrationRunningFor THEN the threshold is 80 % of it; without a deadline 15 minutes', () => {
