@@ -73,6 +73,15 @@ describe('examples (cdk8s synth in each directory)', () => {
     expect(waiters.map(w => w.name)).toEqual(['wait-for-migration', 'wait-for-migration', 'wait-for-migration']);
     for (const w of waiters) expect(w.command).toContain(migrate.metadata.name);
     expect(post.spec.template.spec.initContainers[0].command.slice(4)).toEqual([TAG, '1800', 'deployment/myapp', 'deployment/myapp-worker']);
+    // alerts: one held rule per waiting workload, the Job alerts for both Jobs, the exact Job names
+    const rules = one(m, 'PrometheusRule').spec.groups[0].rules;
+    expect(rules.map((r: any) => `${r.alert} ${r.labels.workload ?? ''}`.trim())).toEqual([
+      'MigrationFailed', 'MigrationRunningLong', 'ReleaseHeld myapp', 'ReleaseHeld myapp-worker', 'ReleaseHeld myapp-report',
+      'PostRolloutMigrationFailed', 'PostRolloutMigrationRunningLong',
+    ]);
+    expect(rules[0].expr).toContain(`job_name="${migrate.metadata.name}"`);
+    expect(rules[5].expr).toContain(`job_name="${post.metadata.name}"`);
+    expect(rules[0].labels.team).toBe('myapp');
   }, SYNTH_TIMEOUT);
 
   test('flux: IMAGE_TAG keys both images and the versioned Job; only the Job is annotated', () => {
