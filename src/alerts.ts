@@ -107,7 +107,10 @@ export function resolveAlerts(options: AlertOptions, context: AlertContext, fail
   } else if (given !== undefined) {
     fail('alerts.postRolloutRunningFor', `${given}s`, 'there is no post-rollout migration; set postRollout or drop it');
   }
-  return { labels, ruleLabels: { ...options.ruleLabels }, runbookUrl: options.runbookUrl, migrationRunningForSeconds, heldForSeconds, postRolloutRunningForSeconds };
+  return {
+    labels, ruleLabels: { ...options.ruleLabels }, runbookUrl: options.runbookUrl,
+    migrationRunningForSeconds, heldForSeconds, postRolloutRunningForSeconds,
+  };
 }
 
 /**

@@ -45,8 +45,12 @@ export function alertFixture(): AlertFixture {
       image: 'registry.example.com/api', imageTag: LONG_TAG, migration: { tool: MigrationTool.prisma() }, alerts: {},
     });
     long = new MigratedService(chart, 'long', {
-      name: LONG_NAME, image: 'registry.example.com/inventory', imageTag: DIGEST,
-      migration: { tool: MigrationTool.prisma() }, waiter: Waiter.schemaCheck(), alerts: {},
+      name: LONG_NAME,
+      image: 'registry.example.com/inventory',
+      imageTag: DIGEST,
+      migration: { tool: MigrationTool.prisma() },
+      waiter: Waiter.schemaCheck(),
+      alerts: {},
     });
   }, NS);
   // The older tag of api, synthesized on its own (one chart cannot hold two "api" Deployments).

@@ -2,9 +2,9 @@
  * Test support: synthesize charts, pick objects, validate them against the Kubernetes schemas
  * (kubernetes-models) and against the "restricted" Pod Security Standard.
  */
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';

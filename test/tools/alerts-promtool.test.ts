@@ -112,16 +112,19 @@ const tests = {
       alert_rule_test: [
         { eval_time: '20m', alertname: 'MigrationFailed', exp_alerts: [expected('api', 'MigrationFailed', { job_name: api })] },
         {
-          eval_time: '20m', alertname: 'MigrationRunningLong',
+          eval_time: '20m',
+          alertname: 'MigrationRunningLong',
           exp_alerts: [expected(f.long.name, 'MigrationRunningLong', { job_name: long }, { value: '20m 0s' })],
         },
         {
-          eval_time: '20m', alertname: 'PostRolloutMigrationRunningLong',
+          eval_time: '20m',
+          alertname: 'PostRolloutMigrationRunningLong',
           exp_alerts: [expected('api', 'PostRolloutMigrationRunningLong', { job_name: post }, { value: '20m 0s' })],
         },
         { eval_time: '20m', alertname: 'PostRolloutMigrationFailed', exp_alerts: [] },
         {
-          eval_time: '20m', alertname: 'ReleaseHeld',
+          eval_time: '20m',
+          alertname: 'ReleaseHeld',
           exp_alerts: [
             expected('api', 'ReleaseHeld', { pod: 'api-7d9f8b6c5-bcdfg' }, { pod: 'api-7d9f8b6c5-bcdfg', workload: 'api' }),
             expected('api', 'ReleaseHeld', { pod: 'api-consumer-0' }, { pod: 'api-consumer-0', workload: 'api-consumer' }),
