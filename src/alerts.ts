@@ -108,8 +108,12 @@ export function resolveAlerts(options: AlertOptions, context: AlertContext, fail
     fail('alerts.postRolloutRunningFor', `${given}s`, 'there is no post-rollout migration; set postRollout or drop it');
   }
   return {
-    labels, ruleLabels: { ...options.ruleLabels }, runbookUrl: options.runbookUrl,
-    migrationRunningForSeconds, heldForSeconds, postRolloutRunningForSeconds,
+    labels,
+    ruleLabels: { ...options.ruleLabels },
+    runbookUrl: options.runbookUrl,
+    migrationRunningForSeconds,
+    heldForSeconds,
+    postRolloutRunningForSeconds,
   };
 }
 
