@@ -73,6 +73,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     },
   },
   gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile', '/.stryker-tmp/', '/reports/'],
+  // The status CLI (src/status.ts): `npx cdk8s-migrated-service status <name> -n <namespace>`.
+  bin: { 'cdk8s-migrated-service': 'bin/cdk8s-migrated-service' },
   npmignoreEnabled: true,
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
 });
