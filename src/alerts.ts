@@ -135,13 +135,15 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
     annotations: { summary, description, ...(a.runbookUrl ? { runbook_url: a.runbookUrl } : {}) },
   });
   const kubectlNs = t.namespace === undefined ? '-n {{ $labels.namespace }}' : `-n ${t.namespace}`;
+  /** The one command that explains the release (bin/cdk8s-migrated-service, src/status.ts). */
+  const explain = `npx cdk8s-migrated-service status ${t.service} ${kubectlNs}`;
   const jobRules = (prefix: string, what: string, job: string, runningFor: number) => [
     rule(`${prefix}Failed`,
       `max by (namespace, job_name) (kube_job_failed{${ns}job_name=${q(job)},condition="true"}) == 1`,
       undefined, 'critical',
       `The ${what} of ${t.service} ${t.tag} failed`,
       `Job ${job}, the ${what} of ${release}, failed${prefix === 'Migration' ? '; pods of this tag stay held' : ''}. ` +
-      `The cause: kubectl ${kubectlNs} describe pod -l job-name=${job} (the migrate container's exit code and, ` +
+      `The cause: ${explain} (or kubectl ${kubectlNs} describe pod -l job-name=${job}: the migrate container's exit code and, ` +
       'under Message, the end of its log).'),
     rule(`${prefix}RunningLong`,
       `time() - max by (namespace, job_name) (kube_job_status_start_time{${ns}job_name=${q(job)}}) > ${runningFor}` +
@@ -149,7 +151,7 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
       undefined, 'warning',
       `The ${what} of ${t.service} ${t.tag} has run longer than ${runningFor}s`,
       `Job ${job}, the ${what} of ${release}, has run for {{ $value | humanizeDuration }}. ` +
-      `What it is doing or waiting for: kubectl ${kubectlNs} logs job/${job} --all-containers --prefix --tail=20.`),
+      `What it is doing or waiting for: ${explain} (or kubectl ${kubectlNs} logs job/${job} --all-containers --prefix --tail=20).`),
   ];
   const rules: object[] = jobRules('Migration', 'migration', t.jobName, a.migrationRunningForSeconds);
   if (t.waiterContainer) {
@@ -162,7 +164,7 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,
         `Pod {{ $labels.pod }} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
         `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds. Why: ` +
-        `kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer}.`,
+        `${explain} (or kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer}).`,
         { workload_kind: w.kind, workload: w.name }));
     }
   }

@@ -71,10 +71,11 @@ describe('alerts', () => {
     const job = one(m, 'Job').metadata.name;
     for (const r of rulesOf(m)) {
       expect(r.annotations.description).toContain('release v1.2.3 of service myapp in namespace myapp');
+      expect(r.annotations.description).toContain('npx cdk8s-migrated-service status myapp -n myapp (or kubectl');
     }
-    expect(rule(m, 'MigrationFailed').annotations.description).toContain(`The cause: kubectl -n myapp describe pod -l job-name=${job} `);
-    expect(rule(m, 'MigrationRunningLong').annotations.description).toContain(`kubectl -n myapp logs job/${job} --all-containers --prefix --tail=20.`);
-    expect(rule(m, 'ReleaseHeld').annotations.description).toContain(`held until Job ${job} succeeds. Why: kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration.`);
+    expect(rule(m, 'MigrationFailed').annotations.description).toContain(`The cause: npx cdk8s-migrated-service status myapp -n myapp (or kubectl -n myapp describe pod -l job-name=${job}: `);
+    expect(rule(m, 'MigrationRunningLong').annotations.description).toContain(`(or kubectl -n myapp logs job/${job} --all-containers --prefix --tail=20).`);
+    expect(rule(m, 'ReleaseHeld').annotations.description).toContain(`held until Job ${job} succeeds. Why: npx cdk8s-migrated-service status myapp -n myapp (or kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration).`);
   });
 
   test('GIVEN migration.activeDeadline WHEN no migrationRunningFor THEN the threshold is 80 % of it; without a deadline 15 minutes', () => {

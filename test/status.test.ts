@@ -47,6 +47,34 @@ describe('status CLI (replayed from the real cluster)', () => {
   });
 });
 
+describe('status CLI on a migration pod that waits in an init container', () => {
+  test('GIVEN the running migration\'s pod waits in a first init container (a lock, say) WHEN status THEN its name and last line', () => {
+    // GIVEN the real answers of the running-migration scenario, its Job's pod given a running
+    // init container "migration-lock" ahead of migrate (as a lock on concurrent migrations would add)
+    const recording = JSON.parse(readFileSync(join(DIR, 'slow.json'), 'utf-8'));
+    const answers = new Map<string, any>(recording.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
+    const jobPodsCall = recording.calls.find((c: any) => c.args.includes('-l') && c.args.some((a: string) => a.startsWith('job-name=')));
+    const jobPods = JSON.parse(jobPodsCall.result.stdout);
+    const pod = jobPods.items[0];
+    pod.status.initContainerStatuses = [{ name: 'migration-lock', ready: false, restartCount: 0, state: { running: { startedAt: '2026-12-05T03:00:00Z' } } }];
+    pod.status.containerStatuses = [{ name: 'migrate', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }];
+    answers.set(JSON.stringify(jobPodsCall.args), { ...jobPodsCall.result, stdout: JSON.stringify(jobPods) });
+    const lockLine = 'waiting for migration Job slow-migrate-v0 of slow to finish';
+    answers.set(JSON.stringify(['logs', pod.metadata.name, '-c', 'migration-lock', '-n', recording.namespace, '--tail=20']),
+      { code: 0, stdout: `lock held by slow-migrate-v0\n${lockLine}\n`, stderr: '' });
+    // WHEN
+    const r = run(['status', recording.name, '-n', recording.namespace], args => {
+      const a = answers.get(JSON.stringify(args));
+      if (!a) throw new Error(`unexpected kubectl ${args.join(' ')}`);
+      return a;
+    });
+    // THEN the wait reads as what it is, and the release is not rolled out
+    expect(r.lines).toContain(`  pod ${pod.metadata.name}: in init container migration-lock: ${lockLine}`);
+    expect(r.lines.join('\n')).not.toContain('container migrate running');
+    expect(r.code).toBe(1);
+  });
+});
+
 describe('status CLI arguments', () => {
   const usage = 'usage: cdk8s-migrated-service status <name> -n <namespace>';
   test.each([
