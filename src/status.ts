@@ -97,15 +97,26 @@ export function status(kubectl: Kubectl, name: string, namespace: string): Statu
       }
     }
 
-    // Pods of the newest tag that have not passed the waiter.
+    // Pods of the newest tag that have not passed the waiter: the Deployment's, and those of gated
+    // workloads (the same waiter: same image, command and arguments, the same tag annotation).
     const newest = replicaSets.filter(rs => (rs.spec.template.metadata?.annotations?.[TAG_ANNOTATION]) === tag).map(rs => rs.metadata.uid);
-    const pods = (get(['get', 'pods']).items as any[])
-      .filter(p => (p.metadata.ownerReferences ?? []).some((o: any) => newest.includes(o.uid)));
+    const waiterKey = (spec: any): string | undefined => {
+      const w = (spec?.initContainers ?? []).find((c: any) => WAITERS.includes(c.name));
+      return w && JSON.stringify([w.name, w.image, w.command ?? [], w.args ?? []]);
+    };
+    const ours = waiterKey(deployment.spec.template.spec);
+    const pods = (get(['get', 'pods']).items as any[]).filter(p => {
+      const owners: any[] = p.metadata.ownerReferences ?? [];
+      if (owners.some(o => newest.includes(o.uid))) return true;
+      return ours !== undefined && p.metadata.annotations?.[TAG_ANNOTATION] === tag && waiterKey(p.spec) === ours;
+    });
     for (const pod of pods) {
+      const owner = (pod.metadata.ownerReferences ?? [])[0];
+      const gated = owner && !newest.includes(owner.uid) ? ` (of ${owner.kind} ${owner.name})` : '';
       for (const c of pod.status?.initContainerStatuses ?? []) {
         if (!WAITERS.includes(c.name) || c.state?.terminated?.exitCode === 0) continue;
         const line = lastLogLine(pod.metadata.name, c.name);
-        lines.push(`  pod ${pod.metadata.name}: held in init container ${c.name}` +
+        lines.push(`  pod ${pod.metadata.name}${gated}: held in init container ${c.name}` +
           `${c.restartCount ? ` (${c.restartCount} restarts)` : ''}: ${line ?? '(no log yet)'}`);
         // A crash-looping waiter: why its last run ended is in that run's log. Asked for even when
         // the pod status shows no restart yet (the kubelet reports the restart a moment later).

@@ -39,10 +39,11 @@ describeOnCluster('status CLI on a real cluster', () => {
     if (ns) deleteNamespace(ns);
   });
 
-  function release(name: string, migration: string): { objects: any[]; jobName: string } {
+  /** A release of `name`; with `worker`, a gated Deployment `<name>-worker` of the same image. */
+  function release(name: string, migration: string, worker = false): { objects: any[]; jobName: string } {
     let jobName = '';
     const yaml = synthYaml(ns, chart => {
-      jobName = new MigratedService(chart, name, {
+      const service = new MigratedService(chart, name, {
         image: image.split(':')[0],
         imageTag: 'v1',
         replicas: 1,
@@ -51,7 +52,19 @@ describeOnCluster('status CLI on a real cluster', () => {
         resources: SMALL,
         waiter: Waiter.kubectl({ timeout: Duration.minutes(5) }),
         migration: { command: ['sh', '-c', migration], resources: SMALL },
-      }).jobName;
+      });
+      jobName = service.jobName;
+      if (worker) {
+        service.gate(new kplus.Deployment(chart, 'worker', {
+          metadata: { name: `${name}-worker` },
+          replicas: 1,
+          containers: [{
+            image: service.serviceImage,
+            resources: SMALL,
+            securityContext: { ensureNonRoot: true, user: 1000, capabilities: { drop: [kplus.Capability.ALL] } },
+          }],
+        }));
+      }
     });
     return { objects: objectsOf(yaml), jobName };
   }
@@ -71,7 +84,7 @@ describeOnCluster('status CLI on a real cluster', () => {
     return { code, out: lines.join('\n') };
   }
   const podOf = (deployment: string) => (JSON.parse(kubectl(['get', 'pods', '-n', ns, '-o', 'json']).stdout).items as any[])
-    .find(p => p.metadata.name.startsWith(`${deployment}-`) && p.metadata.labels?.['pod-template-hash']);
+    .find(p => new RegExp(`^${deployment}-[a-z0-9]+$`).test(p.metadata.ownerReferences?.[0]?.name ?? '') && p.metadata.labels?.['pod-template-hash']);
   const waiterLog = (pod: string) => kubectl(['logs', pod, '-c', 'wait-for-migration', '-n', ns], { allowFail: true }).stdout;
 
   test('GIVEN a healthy release WHEN status THEN exit 0 and it says so', async () => {
@@ -102,15 +115,21 @@ describeOnCluster('status CLI on a real cluster', () => {
   });
 
   test('GIVEN a migration still running WHEN status THEN the release is held and the migration\'s last line shown', async () => {
-    const { objects, jobName } = release('slow', 'echo migrating step 1 of 2; sleep 600');
+    const { objects, jobName } = release('slow', 'echo migrating step 1 of 2; sleep 600', true);
     applyObjects(objects);
     await waitFor('a slow pod in its waiter', () => { const p = podOf('slow'); return p && waiterLog(p.metadata.name).trim() && p; }, { namespace: ns });
+    await waitFor('a slow-worker pod in its waiter', () => {
+      const p = podOf('slow-worker');
+      return p && waiterLog(p.metadata.name).trim() && p;
+    }, { namespace: ns });
     await waitFor('the migration logged', () => kubectl(['logs', `job/${jobName}`, '-n', ns], { allowFail: true }).stdout.includes('step 1'), { namespace: ns });
     const s = status('slow', cli, 'slow');
     console.log(s.out);
     expect(s.out).toContain(`migration Job ${jobName}: running (1 active pod)`);
     expect(s.out).toMatch(/container migrate running since \S+: migrating step 1 of 2/);
-    expect(s.out).toMatch(/pod slow-\S+: held in init container wait-for-migration: .+/);
+    expect(s.out).toMatch(/pod slow-\w+-\w+: held in init container wait-for-migration: .+/);
+    // the gated worker's pod too, named with its workload
+    expect(s.out).toMatch(/pod slow-worker-\S+ \(of ReplicaSet slow-worker-\w+\): held in init container wait-for-migration: .+/);
     expect(s.code).toBe(1);
   });
 
