@@ -82,6 +82,12 @@ export interface DeliverySpec {
    * `post-install,post-upgrade`, Argo CD `PostSync`), or the Job's own annotations (Flux, kubectl).
    */
   readonly postRolloutAnnotations: { [key: string]: string };
+  /**
+   * Annotations for what the migration Job needs before it runs (the migration lock's
+   * ServiceAccount, Role and RoleBinding): on hook targets these are hooks of the same phase and
+   * order as the Job, which Helm and Argo CD create before it (kind order within one weight or wave).
+   */
+  readonly preMigrationAnnotations: { [key: string]: string };
   /** Called with the migration Job once it exists, for synth-time checks. */
   readonly attach?: (job: IConstruct) => void;
 }
@@ -185,6 +191,7 @@ class FluxDelivery extends Delivery {
       versionedJobName: true,
       jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
       postRolloutAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
+      preMigrationAnnotations: {},
     };
   }
 }
@@ -208,6 +215,7 @@ class ArgoCdDelivery extends Delivery {
       versionedJobName: false,
       jobAnnotations: annotations,
       postRolloutAnnotations: { [ARGO_HOOK]: 'PostSync', [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation' },
+      preMigrationAnnotations: annotations,
       attach: check ? job => addHookInputCheck(job, {
         target: 'Delivery.argoCd()',
         hookKey: ARGO_HOOK,
@@ -232,13 +240,15 @@ class HelmDelivery extends Delivery {
   public _bind(): DeliverySpec {
     const weight = this.options.hookWeight ?? 0;
     const check = this.options.checkHookInputs ?? true;
+    const preHook = {
+      [HELM_HOOK]: 'pre-install,pre-upgrade',
+      [HELM_HOOK_WEIGHT]: `${weight}`,
+      [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
+    };
     return {
       versionedJobName: false,
-      jobAnnotations: {
-        [HELM_HOOK]: 'pre-install,pre-upgrade',
-        [HELM_HOOK_WEIGHT]: `${weight}`,
-        [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
-      },
+      jobAnnotations: preHook,
+      preMigrationAnnotations: preHook,
       postRolloutAnnotations: {
         [HELM_HOOK]: 'post-install,post-upgrade',
         [HELM_HOOK_WEIGHT]: `${weight}`,
@@ -268,7 +278,7 @@ class HelmDelivery extends Delivery {
 class KubectlDelivery extends Delivery {
   public readonly kind = 'kubectl';
   public _bind(): DeliverySpec {
-    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {} };
+    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {}, preMigrationAnnotations: {} };
   }
 }
 

@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
+import { MigrationLock, MigrationLockAccess } from './migration-lock';
+import { LOCK_LABEL } from './migration-lock-script';
 import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
 import { MigrationTool } from './migration-tool';
 import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
@@ -268,6 +270,17 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly postRollout?: PostRolloutOptions;
 
   /**
+   * How the service's migrations are kept from running at the same time: overlapping releases
+   * (two pipelines, a sync during a rollout, a re-created Job) migrate one after the other, in the
+   * order their Jobs were created, and the post-rollout migration of one tag never overlaps the
+   * migration of the next. Turn it off only where nothing can start two migrations at once (see
+   * `MigrationLock.none()`).
+   *
+   * @default MigrationLock.lease()
+   */
+  readonly migrationLock?: MigrationLock;
+
+  /**
    * How long a rollout may make no progress before the Deployment reports
    * `ProgressDeadlineExceeded`: this is how a migration that never completes shows up.
    *
@@ -319,6 +332,12 @@ export class MigratedService extends Construct {
   /** Binds `postRolloutRole` to `postRolloutServiceAccount`. */
   public readonly postRolloutRoleBinding?: kplus.RoleBinding;
 
+  /**
+   * The migration lock's ServiceAccount (the migration Job runs as it), Role and RoleBinding;
+   * undefined with `MigrationLock.none()`.
+   */
+  public readonly migrationLock?: MigrationLockAccess;
+
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
 
@@ -342,6 +361,14 @@ export class MigratedService extends Construct {
       this.role = this.createWaiterRole();
       this.roleBinding = this.createWaiterRoleBinding(this.role);
     }
+    if (r.lock) {
+      this.migrationLock = new MigrationLockAccess(this, 'MigrationLock', {
+        serviceName: this.name,
+        leaseName: r.lock.leaseName,
+        labels: r.labels,
+        annotations: r.delivery.preMigrationAnnotations,
+      });
+    }
     this.job = this.createMigrationJob();
     if (this.role) {
       this.role.allow(gate.jobVerbs!, this.job);
@@ -362,6 +389,7 @@ export class MigratedService extends Construct {
       this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
       this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
       this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
+      this.migrationLock?.roleBinding.addSubjects(this.postRolloutServiceAccount);
     }
   }
 
@@ -513,18 +541,27 @@ export class MigratedService extends Construct {
       annotations: r.delivery.jobAnnotations,
       run: r.migration,
       ttlAfterFinished: r.migration.ttlAfterFinished,
+      serviceAccount: this.migrationLock?.serviceAccount,
     });
   }
 
   /**
    * What both migration Jobs share: one run of `run` in its image, never restarted, saying why it
-   * failed, in a hardened pod with the writable /tmp (and HOME there when the tool needs one).
+   * failed, in a hardened pod with the writable /tmp (and HOME there when the tool needs one),
+   * after the Job's own init containers and then the migration lock.
    */
   private createJob(id: string, tmpId: string, spec: JobSpec): kplus.Job {
     const r = this.resolved;
     const run = spec.run;
-    const labels = { ...r.labels, 'app.kubernetes.io/component': spec.component };
+    const labels: { [key: string]: string } = { ...r.labels, 'app.kubernetes.io/component': spec.component };
+    if (r.lock) labels[LOCK_LABEL] = this.name;
     const tmp = tmpVolume(this, tmpId);
+    const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
+    const needToken = [...spec.tokenFor ?? []];
+    if (r.lock) {
+      needToken.push(initContainers.length);
+      initContainers.push(r.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp)));
+    }
     const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
     if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
     const job = new kplus.Job(this, id, {
@@ -542,7 +579,7 @@ export class MigratedService extends Construct {
       automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
-      initContainers: spec.initContainers?.(tmpMount(tmp)),
+      initContainers,
       containers: [{
         name: MIGRATION_CONTAINER,
         image: run.image,
@@ -558,6 +595,7 @@ export class MigratedService extends Construct {
     });
     hardenPod(job);
     sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
+    if (needToken.length > 0) mountWaiterToken(job, '/spec/template/spec', ...needToken);
     return job;
   }
 
@@ -635,8 +673,8 @@ export class MigratedService extends Construct {
       serviceAccount: this.postRolloutServiceAccount,
       initContainers: tmp => [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
         `deployment/${this.name}`, tmp)],
+      tokenFor: [0],
     });
-    mountWaiterToken(job, '/spec/template/spec', 0);
     return job;
   }
 
@@ -690,7 +728,9 @@ interface JobSpec {
   readonly annotations: { [key: string]: string };
   readonly run: MigrationRun;
   readonly ttlAfterFinished?: Duration;
-  /** Only a Job with a waiter has one: its token is mounted in that init container alone. */
+  /** Only a Job whose init containers use the API has one: its token is mounted in those alone. */
   readonly serviceAccount?: kplus.IServiceAccount;
   readonly initContainers?: (tmp: kplus.VolumeMount) => kplus.ContainerProps[];
+  /** Indices of the init containers above that get a token. */
+  readonly tokenFor?: number[];
 }

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Delivery, DeliverySpec } from './delivery';
 import { MigratedServiceError } from './errors';
 import type { MigratedServiceProps } from './migrated-service';
+import { MigrationLock, MigrationLockSpec } from './migration-lock';
 import { checkCommand, MigrationTool } from './migration-tool';
 import { PostRolloutOptions } from './post-rollout';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
@@ -90,6 +91,8 @@ export interface ResolvedProps {
   readonly jobName: string;
   readonly delivery: DeliverySpec;
   readonly waiter: Waiter;
+  /** The migration lock; undefined with `MigrationLock.none()`. */
+  readonly lock?: MigrationLockSpec;
   readonly migration: ResolvedMigration;
   /** The post-rollout Job, when asked for. */
   readonly postRollout?: ResolvedPostRollout;
@@ -155,6 +158,10 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   const delivery = (props.delivery ?? Delivery.flux())._bind();
   const waiter = props.waiter ?? Waiter.kubectl();
+  if (props.migrationLock !== undefined && !(props.migrationLock instanceof MigrationLock)) {
+    fail('migrationLock', props.migrationLock, 'pass MigrationLock.lease() (the default) or MigrationLock.none()');
+  }
+  const lock = (props.migrationLock ?? MigrationLock.lease())._bind(name);
   const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
 
   // --- the rest ---
@@ -195,6 +202,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     jobName,
     delivery,
     waiter,
+    lock,
     migration: {
       image: key.imageFor(migration.image ?? props.image),
       tool: migration.tool,
