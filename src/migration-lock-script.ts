@@ -117,16 +117,19 @@ $objects
 EOF
   # Jobs: the first by (creationTimestamp, name) among those that may still migrate: unfinished,
   # with a live pod or none yet (all its pods ended: it is finishing, or backing off and loses its
-  # turn); a post-rollout Job only while its pod waits here.
+  # turn); a post-rollout Job only while its pod waits here. This Job always counts: it waits here.
   first= first_key= found=
   while IFS='|' read -r kind name uid created component complete failed owner phase at_lock; do
     [ "$kind" = Job ] || continue
-    [ "$uid" = "$JOB_UID" ] && found=1
-    [ "$complete" = True ] && continue
-    [ "$failed" = True ] && continue
-    case $live in *" $uid "*) ;; *) case $seen in *" $uid "*) continue ;; esac ;; esac
-    if [ "$component" = post-rollout-migration ]; then
-      case $waiting in *" $uid "*) ;; *) continue ;; esac
+    if [ "$uid" = "$JOB_UID" ]; then
+      found=1
+    else
+      [ "$complete" = True ] && continue
+      [ "$failed" = True ] && continue
+      case $live in *" $uid "*) ;; *) case $seen in *" $uid "*) continue ;; esac ;; esac
+      if [ "$component" = post-rollout-migration ]; then
+        case $waiting in *" $uid "*) ;; *) continue ;; esac
+      fi
     fi
     key="$created|$name"
     if [ -z "$first" ] || [ "$(expr "$key" \\< "$first_key")" = 1 ]; then
