@@ -77,7 +77,10 @@ function migrateIntervals(ns: string, job: string): Interval[] {
   const pods = getJson(['pods', '-n', ns, '-l', `job-name=${job}`])?.items ?? [];
   return pods.flatMap((p: any) => (p.status.containerStatuses ?? [])
     .filter((c: any) => c.name === 'migrate' && c.state.terminated)
-    .map((c: any) => ({ job, start: seconds(c.state.terminated.startedAt), end: seconds(c.state.terminated.finishedAt), exit: c.state.terminated.exitCode })));
+    .map((c: any) => {
+      const t = c.state.terminated;
+      return { job, start: seconds(t.startedAt), end: seconds(t.finishedAt), exit: t.exitCode };
+    }));
 }
 
 /** THEN no two migrate containers ran at the same time (1 s resolution: one may start the second another ended). */
@@ -151,7 +154,8 @@ describeOnCluster('the migration lock on a real cluster', () => {
     apply(releases.map(r => r.yaml).join('---\n'), n);
     await waitFor('all three complete', () => releases.every(r => finished(n, r.job) === 'Complete'), { namespace: n, timeoutMs: 240_000 });
     const jobs = releases.map(r => getJson(['job', r.job, '-n', n]));
-    const order = [...jobs].sort((a, b) => (a.metadata.creationTimestamp + a.metadata.name).localeCompare(b.metadata.creationTimestamp + b.metadata.name))
+    const key = (j: any) => `${j.metadata.creationTimestamp}|${j.metadata.name}`;
+    const order = [...jobs].sort((a, b) => key(a).localeCompare(key(b)))
       .map(j => j.metadata.name);
     const intervals = releases.flatMap(r => migrateIntervals(n, r.job));
     expectNoOverlap(intervals);
