@@ -99,6 +99,18 @@ export interface MigrationOptions extends RunAsOptions {
    * @default - the tool's need (true for Prisma, Knex, TypeORM, Sequelize)
    */
   readonly writableHome?: boolean;
+
+  /**
+   * Clear the lock the tool leaves behind when a run is killed (Knex's `migrate:unlock`,
+   * Liquibase's `release-locks`), in an init container after the migration lock and before the
+   * migration. Safe only because the migration lock guarantees that no other migration of the
+   * service runs at that moment: it is refused with `MigrationLock.none()`. Without it, a
+   * migration killed mid-run (deadline, eviction, a pruned Job) blocks every later release until
+   * someone clears the lock by hand.
+   *
+   * @default - true when the tool has an `unlockCommand` and the migration lock is on
+   */
+  readonly clearStaleToolLock?: boolean;
 }
 
 /**
@@ -556,14 +568,18 @@ export class MigratedService extends Construct {
     const labels: { [key: string]: string } = { ...r.labels, 'app.kubernetes.io/component': spec.component };
     if (r.lock) labels[LOCK_LABEL] = this.name;
     const tmp = tmpVolume(this, tmpId);
+    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
+    if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
     const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
     const needToken = [...spec.tokenFor ?? []];
     if (r.lock) {
       needToken.push(initContainers.length);
       initContainers.push(r.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp)));
     }
-    const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
-    if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    if (run.unlockCommand) {
+      // Under the lock, before the run: the tool's own lock left by a killed run is stale.
+      initContainers.push({ ...runContainer(r, run, env, tmp), name: 'clear-tool-lock', command: run.unlockCommand, args: undefined });
+    }
     const job = new kplus.Job(this, id, {
       metadata: {
         name: spec.name,
@@ -580,18 +596,7 @@ export class MigratedService extends Construct {
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
       initContainers,
-      containers: [{
-        name: MIGRATION_CONTAINER,
-        image: run.image,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: run.command,
-        args: run.args,
-        envFrom: r.envFrom,
-        envVariables: env,
-        resources: run.resources,
-        volumeMounts: [tmpMount(tmp)],
-        securityContext: restrictedContainerSecurity(run.runAs),
-      }],
+      containers: [runContainer(r, run, env, tmp)],
     });
     hardenPod(job);
     sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
@@ -713,6 +718,22 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
     JsonPatch.add('/spec/template/spec/containers/0/terminationMessagePolicy', 'FallbackToLogsOnError'),
     JsonPatch.add('/spec/podFailurePolicy', { rules }),
   );
+}
+
+/** The container that runs `run`'s command in its image, with the service's environment. */
+function runContainer(r: ResolvedProps, run: MigrationRun, env: { [name: string]: kplus.EnvValue }, tmp: kplus.Volume): kplus.ContainerProps {
+  return {
+    name: MIGRATION_CONTAINER,
+    image: run.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: run.command,
+    args: run.args,
+    envFrom: r.envFrom,
+    envVariables: env,
+    resources: run.resources,
+    volumeMounts: [tmpMount(tmp)],
+    securityContext: restrictedContainerSecurity(run.runAs),
+  };
 }
 
 function tmpMount(volume: kplus.Volume): kplus.VolumeMount {

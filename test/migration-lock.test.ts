@@ -4,7 +4,8 @@
  * test/e2e/lock.test.ts.
  */
 import { App, Chart, Duration } from 'cdk8s';
-import { Delivery, MigratedService, MigrationLock } from '../src';
+import * as kplus from 'cdk8s-plus-28';
+import { Delivery, MigratedService, MigrationLock, MigrationTool } from '../src';
 import { LOCK_RESOURCES } from '../src/migration-lock';
 import { MIGRATION_LOCK_SCRIPT } from '../src/migration-lock-script';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
@@ -14,8 +15,8 @@ const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const LABEL = 'migrated-service.cdk8s.io/migration-lock';
 
 const jobs = (m: Manifest[]) => m.filter(o => o.kind === 'Job');
-const migrationJob = (m: Manifest[]) => jobs(m).find(j => j.metadata.labels['app.kubernetes.io/component'] === 'migration');
-const postJob = (m: Manifest[]) => jobs(m).find(j => j.metadata.labels['app.kubernetes.io/component'] === 'post-rollout-migration');
+const migrationJob = (m: Manifest[]): any => jobs(m).find(j => j.metadata.labels['app.kubernetes.io/component'] === 'migration');
+const postJob = (m: Manifest[]): any => jobs(m).find(j => j.metadata.labels['app.kubernetes.io/component'] === 'post-rollout-migration');
 const lockContainer = (job: any) => job.spec.template.spec.initContainers.find((c: any) => c.name === 'migration-lock');
 const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((v: any) => v.mountPath === SA_PATH).length;
 
@@ -161,5 +162,66 @@ describe('the construct exposes the lock\'s objects', () => {
     expect(svc.migrationLock?.serviceAccount.name).toBe('myapp-migration');
     expect(svc.migrationLock?.role.name).toBe('myapp-migration-lock');
     expect(svc.migrationLock?.roleBinding.name).toBe('myapp-migration-lock');
+  });
+});
+
+describe('clearStaleToolLock', () => {
+  const names = (job: any) => (job.spec.template.spec.initContainers ?? []).map((c: any) => c.name);
+
+  test('GIVEN Knex (a tool whose lock survives a killed run) THEN by default the Job clears it after taking the migration lock, in the migration image with its environment, without a token', () => {
+    const m = synthService({ migration: { tool: MigrationTool.knex() }, envVariables: { DATABASE_URL: kplus.EnvValue.fromValue('postgres://db') } });
+    const job = migrationJob(m);
+    expect(names(job)).toEqual(['migration-lock', 'clear-tool-lock']);
+    const [, clear] = job.spec.template.spec.initContainers;
+    const migrate = job.spec.template.spec.containers[0];
+    expect(clear.command).toEqual(['npx', 'knex', 'migrate:unlock']);
+    expect(clear.args).toBeUndefined();
+    // The migration container but for name, command and the termination-message policy (only `migrate` says why the Job failed).
+    const { terminationMessagePolicy, ...rest } = migrate;
+    expect(terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect({ ...clear, name: 'migrate', command: migrate.command }).toEqual(rest);
+    expect(clear.env).toEqual(expect.arrayContaining([{ name: 'HOME', value: '/tmp' }, { name: 'DATABASE_URL', value: 'postgres://db' }]));
+    expect(tokenMounts(clear)).toBe(0);
+  });
+
+  test('GIVEN Liquibase THEN it runs liquibase release-locks', () => {
+    const job = migrationJob(synthService({ migration: { tool: MigrationTool.liquibase() } }));
+    expect(job.spec.template.spec.initContainers[1].command).toEqual(['liquibase', 'release-locks']);
+  });
+
+  test.each([
+    ['a tool without a lock left behind (Prisma)', { migration: { tool: MigrationTool.prisma() } }],
+    ['clearStaleToolLock: false', { migration: { tool: MigrationTool.knex(), clearStaleToolLock: false } }],
+    ['no migration lock', { migration: { tool: MigrationTool.knex() }, migrationLock: MigrationLock.none() }],
+    ['a command and no tool', { migration: { command: ['./migrate'] } }],
+  ])('GIVEN %s THEN nothing is cleared', (_what, props) => {
+    expect(names(migrationJob(synthService(props as any)))).not.toContain('clear-tool-lock');
+  });
+
+  test('GIVEN a custom tool with an unlockCommand THEN it is run', () => {
+    const tool = MigrationTool.custom({ name: 'mine', command: ['./migrate'], unlockCommand: ['./unlock', '--force'] });
+    expect(migrationJob(synthService({ migration: { tool } })).spec.template.spec.initContainers[1].command).toEqual(['./unlock', '--force']);
+  });
+
+  test('GIVEN a post-rollout Knex migration THEN its Job clears the lock after the rollout wait and the migration lock', () => {
+    const job = postJob(synthService({ postRollout: { tool: MigrationTool.knex() } }));
+    expect(names(job)).toEqual(['wait-for-rollout', 'migration-lock', 'clear-tool-lock']);
+  });
+
+  test('GIVEN clearStaleToolLock without the migration lock THEN it is refused: clearing is safe only while nothing else migrates', () => {
+    expect(() => synthService({ migrationLock: MigrationLock.none(), migration: { tool: MigrationTool.knex(), clearStaleToolLock: true } }))
+      .toThrow(/^Invalid migration\.clearStaleToolLock of MigratedService "test\/myapp" true: clearing a tool's lock is safe only while no other migration/);
+  });
+
+  test('GIVEN clearStaleToolLock with a tool that has no unlock command THEN it is refused naming the tool', () => {
+    expect(() => synthService({ postRollout: { tool: MigrationTool.prisma(), clearStaleToolLock: true } }))
+      .toThrow(/^Invalid postRollout\.clearStaleToolLock .* migration tool "prisma" has no unlock command/);
+    expect(() => synthService({ migration: { command: ['./m'], clearStaleToolLock: 'yes' as any } }))
+      .toThrow(/^Invalid migration\.clearStaleToolLock .*"yes": pass true or false/);
+  });
+
+  test('MigrationTool.custom refuses a malformed unlockCommand', () => {
+    expect(() => MigrationTool.custom({ name: 'x', command: ['./m'], unlockCommand: ['unlock everything'] }))
+      .toThrow(/^Invalid MigrationTool\.custom\(x\)\.unlockCommand/);
   });
 });
