@@ -103,7 +103,10 @@ export abstract class Delivery {
   /**
    * FluxCD (the default): versioned Job with the Kustomize controller's force annotation. Flux
    * applies everything in one stage; the init-container waiter is the gate. With `prune: true`
-   * the previous release's Job is deleted when the new revision is applied.
+   * the previous release's Job is deleted when the new revision is applied, also while it still
+   * migrates: the migration lock keeps the next migration waiting until its pod is gone, and
+   * `wait: true` with a `timeout` above the migration's deadline on the Kustomization keeps it
+   * from being killed (docs/delivery.md).
    */
   public static flux(options: FluxDeliveryOptions = {}): Delivery {
     return new FluxDelivery(options);
@@ -113,7 +116,9 @@ export abstract class Delivery {
    * Argo CD: the Job is a `PreSync` hook with `BeforeHookCreation`, so Argo CD runs it and waits for
    * it before syncing the rest, on every sync. Its name is stable (`<name>-migrate`): the previous
    * hook Job is replaced, not piled up; the tag is in its labels and annotations. ConfigMaps and
-   * Secrets it reads must exist before PreSync (checked at synth).
+   * Secrets it reads must exist before PreSync (checked at synth). A sync started while the
+   * previous PreSync Job still runs deletes it; the migration lock keeps the two from overlapping,
+   * only letting syncs finish keeps it from being killed (docs/delivery.md).
    */
   public static argoCd(options: ArgoCdDeliveryOptions = {}): Delivery {
     return new ArgoCdDelivery(options);
@@ -124,12 +129,18 @@ export abstract class Delivery {
    * `before-hook-creation`; Helm waits for it (within `--timeout`) before applying the rest, on
    * every install and upgrade. Its name is stable (`<name>-migrate`) so the delete policy replaces
    * the previous one. ConfigMaps and Secrets it reads must exist before the hook (checked at synth).
+   * Give `helm upgrade --timeout` more than the migration's deadline: an upgrade retried after a
+   * timeout deletes a hook Job that still runs (docs/delivery.md).
    */
   public static helm(options: HelmDeliveryOptions = {}): Delivery {
     return new HelmDelivery(options);
   }
 
-  /** Plain `kubectl apply`: no tool-specific annotations; the init-container waiter is the gate. */
+  /**
+   * Plain `kubectl apply`: no tool-specific annotations; the init-container waiter is the gate.
+   * `kubectl apply --prune` deletes the previous release's Job, also while it runs: leave Jobs out
+   * of the prune allowlist (docs/delivery.md).
+   */
   public static kubectl(): Delivery {
     return new KubectlDelivery();
   }
