@@ -114,6 +114,11 @@ project.addTask('rollout-bench', {
   exec: 'ts-node --project tsconfig.dev.json bench/rollout.bench.ts',
   receiveArgs: true,
 });
+project.addTask('lock-bench', {
+  description: 'Migration lock benchmark on a real cluster: its cost when nothing else migrates, and the API requests of a waiting migration (not run by CI)',
+  exec: 'ts-node --project tsconfig.dev.json bench/lock.bench.ts',
+  receiveArgs: true,
+});
 
 /**
  * A jest config of its own for a tier that runs real components (a cluster, PostgreSQL, the tools):

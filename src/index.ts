@@ -7,3 +7,4 @@ export * from './delivery';
 export * from './version-key';
 export * from './security';
 export * from './image-tag';
+export * from './migration-lock';

@@ -86,7 +86,7 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
   });
 
   test('cdk8s synth emits the whole release from the tag', () => {
-    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
     const job = docs.find(d => d.kind === 'Job');
     const deployment = docs.find(d => d.kind === 'Deployment');
     expect(job.metadata.name).toMatch(/^shop-migrate-v2-0-1-[a-f0-9]{10}$/);

@@ -43,8 +43,21 @@ export function synthYaml(build: (chart: Chart) => void): string {
   return app.synthYaml();
 }
 
+/**
+ * The migration lock's ServiceAccount, Role and RoleBinding (on by default). `all()` and `one()`
+ * leave them out, so a test about the waiter's or the post-rollout's RBAC reads only those;
+ * test/migration-lock.test.ts is about these.
+ */
+export function isLockObject(m: Manifest): boolean {
+  return m.metadata?.labels?.['app.kubernetes.io/component'] === 'migration-lock';
+}
+
+export function lockObjects(manifests: Manifest[], kind: string): Manifest[] {
+  return manifests.filter(m => m.kind === kind && isLockObject(m));
+}
+
 export function all(manifests: Manifest[], kind: string): Manifest[] {
-  return manifests.filter(m => m.kind === kind);
+  return manifests.filter(m => m.kind === kind && !isLockObject(m));
 }
 
 export function one(manifests: Manifest[], kind: string): Manifest {
