@@ -25,6 +25,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'kubernetes-models@4.5.1',
     'fast-check@^4',
     'yaml@^2',
+    // Schema validation of the PrometheusRule of `alerts` in tests. 4.x: 5.x and 6.x are ESM-only, which ts-jest's CommonJS cannot require.
+    '@kubernetes-models/prometheus-operator@4.4.4',
     // Mutation testing (task `mutate`). 9.x: 10.x needs Node 22, CI and this machine run Node 20.
     '@stryker-mutator/core@^9.6.1',
     '@stryker-mutator/jest-runner@^9.6.1',
@@ -71,6 +73,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     },
   },
   gitignore: ['examples/**/dist/', 'bench/results.json', '*.cpuprofile', '/.stryker-tmp/', '/reports/'],
+  // The status CLI (src/status.ts): `npx cdk8s-migrated-service status <name> -n <namespace>`.
+  bin: { 'cdk8s-migrated-service': 'bin/cdk8s-migrated-service' },
   npmignoreEnabled: true,
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
 });
@@ -108,6 +112,11 @@ project.addTask('bench', {
 project.addTask('rollout-bench', {
   description: 'Rollout benchmark on a real cluster: gate latency, failures and API requests of each waiter (not run by CI)',
   exec: 'ts-node --project tsconfig.dev.json bench/rollout.bench.ts',
+  receiveArgs: true,
+});
+project.addTask('lock-bench', {
+  description: 'Migration lock benchmark on a real cluster: its cost when nothing else migrates, and the API requests of a waiting migration (not run by CI)',
+  exec: 'ts-node --project tsconfig.dev.json bench/lock.bench.ts',
   receiveArgs: true,
 });
 

@@ -27,15 +27,15 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import { MigratedService, Waiter } from '../src';
+import { flag, option, writeMarkdownBlock } from './support/cli';
 import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
+import { countingImage, requestLines, summarize } from './support/requests';
 import {
-  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME, objectsOf,
+  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_HOME, objectsOf,
   rolledOut, synthYaml, waitFor,
 } from '../test/e2e/support';
 
 const DOC = path.resolve(__dirname, '..', 'docs', 'performance.md');
-const MARK_START = '<!-- rollout-bench:start -->';
-const MARK_END = '<!-- rollout-bench:end -->';
 const APP = 'registry.example.com/rollout-bench';
 const SMALL: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(10) },
@@ -54,12 +54,6 @@ const WAITERS: WaiterUnderTest[] = [
   { label: 'k8s-wait-for', make: image => Waiter.k8sWaitFor({ image }), ns: '' },
   { label: 'kubectl', make: image => Waiter.kubectl({ image, timeout: Duration.minutes(10) }), ns: '' },
 ];
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
 
 /** One tag of the app: the service (busybox httpd) and its migration share the image. */
 function appImage(tag: string): void {
@@ -177,22 +171,15 @@ async function behaviour(w: WaiterUnderTest, tagBase: string): Promise<{ [what: 
 
 /** Images of both waiters with kubectl replaced by a wrapper that logs each API request. */
 function countingImages(): void {
-  const kubectlBin = fs.realpathSync(path.join(LOCAL_K8S_DIR, 'bin', 'kubectl'));
-  const wrapper = '#!/bin/sh\n# kubectl -v=6 logs one line per API request; they go to a file in the pod\'s /tmp.\n' +
-    'exec /usr/local/lib/kubectl.real -v=6 "$@" 2>>/tmp/kubectl-requests.log\n';
-  const common = [`${kubectlBin}:/usr/local/lib/kubectl.real`];
-  WAITERS[0].countingImage = buildImage({
+  WAITERS[0].countingImage = countingImage({
     name: 'registry.example.com/rollout-bench/k8s-wait-for-counting:1',
-    files: [...common, `${execPath('jq')}`, `${path.join(LOCAL_K8S_HOME, 'third-party', 'k8s-wait-for', 'wait_for.sh')}:/usr/local/bin/wait_for.sh`],
-    contents: { '/usr/local/bin/kubectl': wrapper },
+    files: [`${execPath('jq')}`, `${path.join(LOCAL_K8S_HOME, 'third-party', 'k8s-wait-for', 'wait_for.sh')}:/usr/local/bin/wait_for.sh`],
     entrypoint: '/usr/local/bin/wait_for.sh',
-  });
-  WAITERS[1].countingImage = buildImage({
+  }, '/usr/local/bin/kubectl');
+  WAITERS[1].countingImage = countingImage({
     name: 'registry.example.com/rollout-bench/kubectl-counting:1',
-    files: common,
-    contents: { '/usr/bin/kubectl': wrapper },
     entrypoint: '/usr/bin/kubectl',
-  });
+  }, '/usr/bin/kubectl');
 }
 
 function execPath(cmd: string): string {
@@ -202,33 +189,18 @@ function execPath(cmd: string): string {
   throw new Error(`${cmd} not on PATH`);
 }
 
-/** The request lines a pod's waiter has logged so far, read from its /tmp emptyDir on the node. */
-function requestLines(pod: any): string[] {
-  const mount = pod.spec.initContainers[0].volumeMounts.find((m: any) => m.mountPath === '/tmp');
-  const file = path.join(LOCAL_K8S_DIR, 'kubelet', 'root', 'pods', pod.metadata.uid, 'volumes', 'kubernetes.io~empty-dir', mount.name, 'kubectl-requests.log');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(l => /round_trippers\.go:\d+\] [A-Z]+ https?:/.test(l));
-}
-
 async function requestsPerMinute(w: WaiterUnderTest, tag: string, windowSeconds: number): Promise<string> {
   const { yaml } = release(w, tag, `sleep ${windowSeconds + 60}`, w.countingImage);
   apply(yaml, w.ns);
   const pod = await waitFor(`${w.label} waiting pod`, () => {
     const p = podsOf(w.ns, tag).find(x => x.status.initContainerStatuses?.[0]?.state?.running);
-    return p && requestLines(p).length > 0 && p;
+    return p && requestLines(p, 'wait-for-migration').length > 0 && p;
   }, { namespace: w.ns, intervalMs: 500 });
-  const before = requestLines(pod);
+  const before = requestLines(pod, 'wait-for-migration');
   await new Promise(resolve => setTimeout(resolve, windowSeconds * 1000));
-  const during = requestLines(pod).slice(before.length);
-  const kinds = new Map<string, number>();
-  for (const l of during) {
-    const m = /\] ([A-Z]+) https?:\/\/[^/]+(\/[^?\s]*)(\?\S*)?/.exec(l)!;
-    const what = `${m[1]} ${m[2].replace(/\/namespaces\/[^/]+/, '/namespaces/NS').replace(/\/jobs\/[^/]+$/, '/jobs/NAME')}${(m[3] ?? '').includes('watch=true') ? ' (watch)' : ''}`;
-    kinds.set(what, (kinds.get(what) ?? 0) + 1);
-  }
+  const during = requestLines(pod, 'wait-for-migration').slice(before.length);
   const perMinute = (during.length * 60 / windowSeconds).toFixed(1);
-  return `${perMinute} a minute (${during.length} in ${windowSeconds} s after the first; start-up: ${before.length}): ` +
-    [...kinds.entries()].map(([k, n]) => `${n}× ${k}`).join(', ');
+  return `${perMinute} a minute (${during.length} in ${windowSeconds} s after the first; start-up: ${before.length}): ${summarize(during)}`;
 }
 
 const fmt = (ms: number) => (ms / 1000).toFixed(2);
@@ -286,13 +258,7 @@ async function main(): Promise<void> {
     }
     const text = lines.join('\n');
     process.stdout.write(`\n${text}\n`);
-    if (flag('markdown')) {
-      const doc = fs.readFileSync(DOC, 'utf8');
-      const a = doc.indexOf(MARK_START);
-      const b = doc.indexOf(MARK_END);
-      if (a < 0 || b < 0) throw new Error(`${DOC} has no ${MARK_START} ... ${MARK_END} block`);
-      fs.writeFileSync(DOC, `${doc.slice(0, a + MARK_START.length)}\n${text}\n${doc.slice(b)}`);
-    }
+    if (flag('markdown')) writeMarkdownBlock(DOC, 'rollout-bench', text);
   } finally {
     for (const w of WAITERS) if (w.ns) deleteNamespace(w.ns);
   }

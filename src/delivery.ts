@@ -82,6 +82,12 @@ export interface DeliverySpec {
    * `post-install,post-upgrade`, Argo CD `PostSync`), or the Job's own annotations (Flux, kubectl).
    */
   readonly postRolloutAnnotations: { [key: string]: string };
+  /**
+   * Annotations for what the migration Job needs before it runs (the migration lock's
+   * ServiceAccount, Role and RoleBinding): on hook targets these are hooks of the same phase and
+   * order as the Job, which Helm and Argo CD create before it (kind order within one weight or wave).
+   */
+  readonly preMigrationAnnotations: { [key: string]: string };
   /** Called with the migration Job once it exists, for synth-time checks. */
   readonly attach?: (job: IConstruct) => void;
 }
@@ -97,7 +103,10 @@ export abstract class Delivery {
   /**
    * FluxCD (the default): versioned Job with the Kustomize controller's force annotation. Flux
    * applies everything in one stage; the init-container waiter is the gate. With `prune: true`
-   * the previous release's Job is deleted when the new revision is applied.
+   * the previous release's Job is deleted when the new revision is applied, also while it still
+   * migrates: the migration lock keeps the next migration waiting until its pod is gone, and
+   * `wait: true` with a `timeout` above the migration's deadline on the Kustomization keeps it
+   * from being killed (docs/delivery.md).
    */
   public static flux(options: FluxDeliveryOptions = {}): Delivery {
     return new FluxDelivery(options);
@@ -107,7 +116,9 @@ export abstract class Delivery {
    * Argo CD: the Job is a `PreSync` hook with `BeforeHookCreation`, so Argo CD runs it and waits for
    * it before syncing the rest, on every sync. Its name is stable (`<name>-migrate`): the previous
    * hook Job is replaced, not piled up; the tag is in its labels and annotations. ConfigMaps and
-   * Secrets it reads must exist before PreSync (checked at synth).
+   * Secrets it reads must exist before PreSync (checked at synth). A sync started while the
+   * previous PreSync Job still runs deletes it; the migration lock keeps the two from overlapping,
+   * only letting syncs finish keeps it from being killed (docs/delivery.md).
    */
   public static argoCd(options: ArgoCdDeliveryOptions = {}): Delivery {
     return new ArgoCdDelivery(options);
@@ -118,12 +129,18 @@ export abstract class Delivery {
    * `before-hook-creation`; Helm waits for it (within `--timeout`) before applying the rest, on
    * every install and upgrade. Its name is stable (`<name>-migrate`) so the delete policy replaces
    * the previous one. ConfigMaps and Secrets it reads must exist before the hook (checked at synth).
+   * Give `helm upgrade --timeout` more than the migration's deadline: an upgrade retried after a
+   * timeout deletes a hook Job that still runs (docs/delivery.md).
    */
   public static helm(options: HelmDeliveryOptions = {}): Delivery {
     return new HelmDelivery(options);
   }
 
-  /** Plain `kubectl apply`: no tool-specific annotations; the init-container waiter is the gate. */
+  /**
+   * Plain `kubectl apply`: no tool-specific annotations; the init-container waiter is the gate.
+   * `kubectl apply --prune` deletes the previous release's Job, also while it runs: leave Jobs out
+   * of the prune allowlist (docs/delivery.md).
+   */
   public static kubectl(): Delivery {
     return new KubectlDelivery();
   }
@@ -185,6 +202,7 @@ class FluxDelivery extends Delivery {
       versionedJobName: true,
       jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
       postRolloutAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
+      preMigrationAnnotations: {},
     };
   }
 }
@@ -208,6 +226,7 @@ class ArgoCdDelivery extends Delivery {
       versionedJobName: false,
       jobAnnotations: annotations,
       postRolloutAnnotations: { [ARGO_HOOK]: 'PostSync', [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation' },
+      preMigrationAnnotations: annotations,
       attach: check ? job => addHookInputCheck(job, {
         target: 'Delivery.argoCd()',
         hookKey: ARGO_HOOK,
@@ -232,13 +251,15 @@ class HelmDelivery extends Delivery {
   public _bind(): DeliverySpec {
     const weight = this.options.hookWeight ?? 0;
     const check = this.options.checkHookInputs ?? true;
+    const preHook = {
+      [HELM_HOOK]: 'pre-install,pre-upgrade',
+      [HELM_HOOK_WEIGHT]: `${weight}`,
+      [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
+    };
     return {
       versionedJobName: false,
-      jobAnnotations: {
-        [HELM_HOOK]: 'pre-install,pre-upgrade',
-        [HELM_HOOK_WEIGHT]: `${weight}`,
-        [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
-      },
+      jobAnnotations: preHook,
+      preMigrationAnnotations: preHook,
       postRolloutAnnotations: {
         [HELM_HOOK]: 'post-install,post-upgrade',
         [HELM_HOOK_WEIGHT]: `${weight}`,
@@ -268,7 +289,7 @@ class HelmDelivery extends Delivery {
 class KubectlDelivery extends Delivery {
   public readonly kind = 'kubectl';
   public _bind(): DeliverySpec {
-    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {} };
+    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {}, preMigrationAnnotations: {} };
   }
 }
 

@@ -90,14 +90,14 @@ export function podSpecOf(workload: IConstruct, podSpecPath: string): any {
 }
 
 /**
- * Give one init container (and only it) credentials for the API server: a projected
+ * Give some init containers (and only them) credentials for the API server: a projected
  * service-account token, the cluster CA and the namespace, where kubectl looks for them. The pod
  * itself keeps `automountServiceAccountToken` as it is (false unless the user asked). cdk8s-plus-28
  * has no projected volumes, hence the patches (keys in the generated TypeScript spelling: `downwardApi`).
  *
  * @internal
  */
-export function mountWaiterToken(workload: IConstruct, podSpecPath: string, initContainerIndex: number): void {
+export function mountWaiterToken(workload: IConstruct, podSpecPath: string, ...initContainerIndices: number[]): void {
   ApiObject.of(workload).addJsonPatch(
     JsonPatch.add(`${podSpecPath}/volumes/-`, {
       name: API_ACCESS_VOLUME,
@@ -110,8 +110,8 @@ export function mountWaiterToken(workload: IConstruct, podSpecPath: string, init
         ],
       },
     }),
-    JsonPatch.add(`${podSpecPath}/initContainers/${initContainerIndex}/volumeMounts/-`, {
+    ...initContainerIndices.map(index => JsonPatch.add(`${podSpecPath}/initContainers/${index}/volumeMounts/-`, {
       name: API_ACCESS_VOLUME, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true,
-    }),
+    })),
   );
 }

@@ -1,9 +1,13 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { AlertOptions } from './alert-options';
+import { alertGroups, AlertWorkload } from './alerts';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
 import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
+import { MigrationLock, MigrationLockAccess } from './migration-lock';
+import { LOCK_LABEL } from './migration-lock-script';
 import { MigrationTool } from './migration-tool';
 import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
 import { Fail, failFor, MigrationRun, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
@@ -97,6 +101,18 @@ export interface MigrationOptions extends RunAsOptions {
    * @default - the tool's need (true for Prisma, Knex, TypeORM, Sequelize)
    */
   readonly writableHome?: boolean;
+
+  /**
+   * Clear the lock the tool leaves behind when a run is killed (Knex's `migrate:unlock`,
+   * Liquibase's `release-locks`), in an init container after the migration lock and before the
+   * migration. Safe only because the migration lock guarantees that no other migration of the
+   * service runs at that moment: it is refused with `MigrationLock.none()`. Without it, a
+   * migration killed mid-run (deadline, eviction, a pruned Job) blocks every later release until
+   * someone clears the lock by hand.
+   *
+   * @default - true when the tool has an `unlockCommand` and the migration lock is on
+   */
+  readonly clearStaleToolLock?: boolean;
 }
 
 /**
@@ -284,12 +300,33 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly postRollout?: PostRolloutOptions;
 
   /**
+   * How the service's migrations are kept from running at the same time: overlapping releases
+   * (two pipelines, a sync during a rollout, a re-created Job) migrate one after the other, in the
+   * order their Jobs were created, and the post-rollout migration of one tag never overlaps the
+   * migration of the next. Turn it off only where nothing can start two migrations at once (see
+   * `MigrationLock.none()`).
+   *
+   * @default MigrationLock.lease()
+   */
+  readonly migrationLock?: MigrationLock;
+
+  /**
    * How long a rollout may make no progress before the Deployment reports
    * `ProgressDeadlineExceeded`: this is how a migration that never completes shows up.
    *
    * @default - 10 minutes, or the migration's activeDeadline plus 5 minutes if that is longer
    */
   readonly progressDeadline?: Duration;
+
+  /**
+   * Alerts for this release, as a `monitoring.coreos.com/v1` PrometheusRule (for the Prometheus
+   * Operator / kube-prometheus-stack, reading kube-state-metrics v2.x): this tag's migration
+   * failed or runs long, pods of the service or of a gated workload are held in the waiter, and
+   * the same Job alerts for the post-rollout migration. See `AlertOptions` and docs/troubleshooting.md.
+   *
+   * @default - no PrometheusRule
+   */
+  readonly alerts?: AlertOptions;
 }
 
 /**
@@ -335,8 +372,19 @@ export class MigratedService extends Construct {
   /** Binds `postRolloutRole` to `postRolloutServiceAccount`. */
   public readonly postRolloutRoleBinding?: kplus.RoleBinding;
 
+  /** The PrometheusRule with the release's alerts, when `alerts` is set. */
+  public readonly alertRule?: ApiObject;
+
+  /**
+   * The migration lock's ServiceAccount (the migration Job runs as it), Role and RoleBinding;
+   * undefined with `MigrationLock.none()`.
+   */
+  public readonly migrationLock?: MigrationLockAccess;
+
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
+  /** Workloads whose pods wait in the waiter: the Deployment, then each gated one. */
+  private readonly heldWorkloads: AlertWorkload[] = [];
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -358,6 +406,14 @@ export class MigratedService extends Construct {
       this.role = this.createWaiterRole();
       this.roleBinding = this.createWaiterRoleBinding(this.role);
     }
+    if (r.lock) {
+      this.migrationLock = new MigrationLockAccess(this, 'MigrationLock', {
+        serviceName: this.name,
+        leaseName: r.lock.leaseName,
+        labels: r.labels,
+        annotations: r.delivery.preMigrationAnnotations,
+      });
+    }
     this.job = this.createMigrationJob();
     if (this.role) {
       this.role.allow(gate.jobVerbs!, this.job);
@@ -378,6 +434,11 @@ export class MigratedService extends Construct {
       this.postRolloutRole = this.createPostRolloutRole(r.postRollout);
       this.postRolloutRoleBinding = this.createPostRolloutRoleBinding(r.postRollout, this.postRolloutRole);
       this.postRolloutJob = this.createPostRolloutJob(r.postRollout);
+      this.migrationLock?.roleBinding.addSubjects(this.postRolloutServiceAccount);
+    }
+    this.heldWorkloads.push({ kind: 'Deployment', name: this.deployment.name });
+    if (r.alerts) {
+      this.alertRule = this.createAlertRule(gate.container?.name);
     }
   }
 
@@ -459,6 +520,7 @@ export class MigratedService extends Construct {
     const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
     const spec = this.bindWaiter(tmp);
     if (!spec.container) return; // Waiter.none(): nothing to wait for
+    this.heldWorkloads.push({ kind: ApiObject.of(workload).kind as AlertWorkload['kind'], name: workload.name });
     if (needsToken) {
       if (workload.serviceAccount) {
         this.roleBinding!.addSubjects(workload.serviceAccount);
@@ -529,20 +591,33 @@ export class MigratedService extends Construct {
       annotations: r.delivery.jobAnnotations,
       run: r.migration,
       ttlAfterFinished: r.migration.ttlAfterFinished,
+      serviceAccount: this.migrationLock?.serviceAccount,
     });
   }
 
   /**
    * What both migration Jobs share: one run of `run` in its image, never restarted, saying why it
-   * failed, in a hardened pod with the writable /tmp (and HOME there when the tool needs one).
+   * failed, in a hardened pod with the writable /tmp (and HOME there when the tool needs one),
+   * after the Job's own init containers and then the migration lock.
    */
   private createJob(id: string, tmpId: string, spec: JobSpec): kplus.Job {
     const r = this.resolved;
     const run = spec.run;
-    const labels = { ...r.labels, 'app.kubernetes.io/component': spec.component };
+    const labels: { [key: string]: string } = { ...r.labels, 'app.kubernetes.io/component': spec.component };
+    if (r.lock) labels[LOCK_LABEL] = this.name;
     const tmp = tmpVolume(this, tmpId);
     const env: { [name: string]: kplus.EnvValue } = { ...r.envVariables };
     if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+    const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
+    const needToken = [...spec.tokenFor ?? []];
+    if (r.lock) {
+      needToken.push(initContainers.length);
+      initContainers.push(r.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp)));
+    }
+    if (run.unlockCommand) {
+      // Under the lock, before the run: the tool's own lock left by a killed run is stale.
+      initContainers.push({ ...runContainer(r, run, env, tmp), name: 'clear-tool-lock', command: run.unlockCommand, args: undefined });
+    }
     const job = new kplus.Job(this, id, {
       metadata: {
         name: spec.name,
@@ -558,22 +633,12 @@ export class MigratedService extends Construct {
       automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, fsGroup: r.fsGroup },
       dockerRegistryAuth: r.imagePullSecret,
-      initContainers: spec.initContainers?.(tmpMount(tmp)),
-      containers: [{
-        name: MIGRATION_CONTAINER,
-        image: run.image,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: run.command,
-        args: run.args,
-        envFrom: r.envFrom,
-        envVariables: env,
-        resources: run.resources,
-        volumeMounts: [tmpMount(tmp)],
-        securityContext: restrictedContainerSecurity(run.runAs),
-      }],
+      initContainers,
+      containers: [runContainer(r, run, env, tmp)],
     });
     hardenPod(job);
     sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
+    if (needToken.length > 0) mountWaiterToken(job, '/spec/template/spec', ...needToken);
     return job;
   }
 
@@ -656,9 +721,33 @@ export class MigratedService extends Construct {
       serviceAccount: this.postRolloutServiceAccount,
       initContainers: tmp => [rolloutWaiter(p.waiterImage, p.waiterRunAsUser, r.key.value, p.rolloutTimeoutSeconds,
         `deployment/${this.name}`, tmp)],
+      tokenFor: [0],
     });
-    mountWaiterToken(job, '/spec/template/spec', 0);
     return job;
+  }
+
+  /** The PrometheusRule; its rules are rendered at synth, so workloads gated later are in them. */
+  private createAlertRule(waiterContainer: string | undefined): ApiObject {
+    const r = this.resolved;
+    const namespace = ApiObject.of(this.deployment).metadata.namespace;
+    return new ApiObject(this, 'AlertRule', {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: fitName(`${this.name}-migration-alerts`), labels: { ...r.labels, ...r.alerts!.ruleLabels } },
+      spec: {
+        groups: Lazy.any({
+          produce: () => alertGroups(r.alerts!, {
+            namespace,
+            service: this.name,
+            tag: r.key.value,
+            jobName: r.jobName,
+            waiterContainer,
+            workloads: this.heldWorkloads,
+            postRolloutJobName: r.postRollout?.jobName,
+          }),
+        }),
+      },
+    });
   }
 
   private createService(port: number): kplus.Service {
@@ -709,6 +798,22 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
   );
 }
 
+/** The container that runs `run`'s command in its image, with the service's environment. */
+function runContainer(r: ResolvedProps, run: MigrationRun, env: { [name: string]: kplus.EnvValue }, tmp: kplus.Volume): kplus.ContainerProps {
+  return {
+    name: MIGRATION_CONTAINER,
+    image: run.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: run.command,
+    args: run.args,
+    envFrom: r.envFrom,
+    envVariables: env,
+    resources: run.resources,
+    volumeMounts: [tmpMount(tmp)],
+    securityContext: restrictedContainerSecurity(run.runAs),
+  };
+}
+
 function tmpMount(volume: kplus.Volume): kplus.VolumeMount {
   return { path: TMP_PATH, volume };
 }
@@ -722,7 +827,9 @@ interface JobSpec {
   readonly annotations: { [key: string]: string };
   readonly run: MigrationRun;
   readonly ttlAfterFinished?: Duration;
-  /** Only a Job with a waiter has one: its token is mounted in that init container alone. */
+  /** Only a Job whose init containers use the API has one: its token is mounted in those alone. */
   readonly serviceAccount?: kplus.IServiceAccount;
   readonly initContainers?: (tmp: kplus.VolumeMount) => kplus.ContainerProps[];
+  /** Indices of the init containers above that get a token. */
+  readonly tokenFor?: number[];
 }

@@ -25,6 +25,14 @@ export interface CustomMigrationToolOptions {
    * @default false
    */
   readonly needsWritableHome?: boolean;
+
+  /**
+   * A command that clears the lock the tool leaves behind when it is killed mid-run (a lock row or
+   * table), for `clearStaleToolLock`. It must exit 0 when there is no lock.
+   *
+   * @default - none: the tool leaves no lock behind
+   */
+  readonly unlockCommand?: string[];
 }
 
 /** Options for presets whose commands take a migrations directory. */
@@ -115,9 +123,13 @@ export class MigrationTool {
     return new MigrationTool('flyway', ['flyway', 'migrate'], ['flyway', 'validate'], false, 'flyway/flyway');
   }
 
-  /** Liquibase: `liquibase update`. No check command (status only prints). Base image `liquibase/liquibase`. */
+  /**
+   * Liquibase: `liquibase update`. No check command (status only prints). Base image `liquibase/liquibase`.
+   * Its lock row survives a killed run: `liquibase release-locks` clears it (`clearStaleToolLock`).
+   */
   public static liquibase(): MigrationTool {
-    return new MigrationTool('liquibase', ['liquibase', 'update'], undefined, false, 'liquibase/liquibase');
+    return new MigrationTool('liquibase', ['liquibase', 'update'], undefined, false, 'liquibase/liquibase',
+      ['liquibase', 'release-locks']);
   }
 
   /**
@@ -173,9 +185,12 @@ export class MigrationTool {
       ['bin/rails', 'db:abort_if_pending_migrations'], false, undefined);
   }
 
-  /** Knex: `npx knex migrate:latest`. No check in the CLI. */
+  /**
+   * Knex: `npx knex migrate:latest`. No check in the CLI. Its lock row survives a killed run:
+   * `npx knex migrate:unlock` clears it (`clearStaleToolLock`).
+   */
   public static knex(): MigrationTool {
-    return new MigrationTool('knex', ['npx', 'knex', 'migrate:latest'], undefined, true, undefined);
+    return new MigrationTool('knex', ['npx', 'knex', 'migrate:latest'], undefined, true, undefined, ['npx', 'knex', 'migrate:unlock']);
   }
 
   /** TypeORM: `npx typeorm migration:run -d dist/data-source.js`. No check in the CLI. */
@@ -205,8 +220,12 @@ export class MigrationTool {
     if (options.checkCommand !== undefined) {
       checkCommand(`MigrationTool.custom(${options.name}).checkCommand`, options.checkCommand);
     }
+    if (options.unlockCommand !== undefined) {
+      checkCommand(`MigrationTool.custom(${options.name}).unlockCommand`, options.unlockCommand);
+    }
     return new MigrationTool(options.name, [...options.command],
-      options.checkCommand ? [...options.checkCommand] : undefined, options.needsWritableHome ?? false, undefined);
+      options.checkCommand ? [...options.checkCommand] : undefined, options.needsWritableHome ?? false, undefined,
+      options.unlockCommand ? [...options.unlockCommand] : undefined);
   }
 
   /** The tool's name. */
@@ -219,14 +238,17 @@ export class MigrationTool {
   public readonly needsWritableHome: boolean;
   /** The tool's stock image, a base for your migration image, if it has one. */
   public readonly stockImage?: string;
+  /** The command that clears the lock a killed run leaves behind, if the tool leaves one. */
+  public readonly unlockCommand?: string[];
 
   private constructor(name: string, command: string[], check: string[] | undefined,
-    needsWritableHome: boolean, stockImage: string | undefined) {
+    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[]) {
     this.name = name;
     this.command = command;
     this.checkCommand = check;
     this.needsWritableHome = needsWritableHome;
     this.stockImage = stockImage;
+    this.unlockCommand = unlockCommand;
   }
 }
 

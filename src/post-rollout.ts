@@ -82,6 +82,14 @@ export interface PostRolloutOptions extends RunAsOptions {
   readonly waiterRunAsUser?: number;
 
   /**
+   * Clear the lock the post-rollout tool leaves behind when a run is killed, as
+   * `migration.clearStaleToolLock` does for the migration Job (safe only under the migration lock).
+   *
+   * @default - true when the tool has an `unlockCommand` and the migration lock is on
+   */
+  readonly clearStaleToolLock?: boolean;
+
+  /**
    * Resources of the post-rollout migration container. Passing it replaces all of the defaults.
    *
    * @default - those of the migration Job

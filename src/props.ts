@@ -1,8 +1,10 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { resolveAlerts, ResolvedAlerts } from './alerts';
 import { Delivery, DeliverySpec } from './delivery';
 import { MigratedServiceError } from './errors';
 import type { MigratedServiceProps } from './migrated-service';
+import { MigrationLock, MigrationLockSpec } from './migration-lock';
 import { checkCommand, MigrationTool } from './migration-tool';
 import { isMutableTag } from './mutable-tag';
 import { PostRolloutOptions } from './post-rollout';
@@ -33,6 +35,8 @@ export interface MigrationRun {
   readonly runAs: RunAsOptions;
   /** `HOME=/tmp` on the writable emptyDir. */
   readonly writableHome: boolean;
+  /** The tool's unlock command when its stale lock is cleared before the run. */
+  readonly unlockCommand?: string[];
 }
 
 /**
@@ -92,9 +96,13 @@ export interface ResolvedProps {
   readonly jobName: string;
   readonly delivery: DeliverySpec;
   readonly waiter: Waiter;
+  /** The migration lock; undefined with `MigrationLock.none()`. */
+  readonly lock?: MigrationLockSpec;
   readonly migration: ResolvedMigration;
   /** The post-rollout Job, when asked for. */
   readonly postRollout?: ResolvedPostRollout;
+  /** The alerts, when asked for. */
+  readonly alerts?: ResolvedAlerts;
   readonly container: ResolvedServiceContainer;
   readonly replicas: number;
   readonly serviceType: kplus.ServiceType;
@@ -163,6 +171,11 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   const delivery = (props.delivery ?? Delivery.flux())._bind();
   const waiter = props.waiter ?? Waiter.kubectl();
+  if (props.migrationLock !== undefined && !(props.migrationLock instanceof MigrationLock)) {
+    fail('migrationLock', props.migrationLock, 'pass MigrationLock.lease() (the default) or MigrationLock.none()');
+  }
+  const lock = (props.migrationLock ?? MigrationLock.lease())._bind(name);
+  const locked = lock !== undefined;
   const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
 
   // --- the rest ---
@@ -194,7 +207,12 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   }
 
   const postRollout = props.postRollout === undefined ? undefined
-    : resolvePostRollout(props.postRollout, props, key, name, delivery.versionedJobName, fail, path);
+    : resolvePostRollout(props.postRollout, props, key, name, delivery.versionedJobName, fail, path, locked);
+  const alerts = props.alerts === undefined ? undefined : resolveAlerts(props.alerts, {
+    migrationDeadline: migration.activeDeadline,
+    postRollout: postRollout && { deadline: postRollout.activeDeadline, rolloutTimeoutSeconds: postRollout.rolloutTimeoutSeconds },
+  }, fail);
+  if (props.alerts?.ruleLabels !== undefined) checkLabels(props.alerts.ruleLabels, (prop, value, fix) => fail(`alerts.ruleLabels${prop.slice('labels'.length)}`, value, fix));
 
   return {
     path,
@@ -203,6 +221,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     jobName,
     delivery,
     waiter,
+    lock,
     migration: {
       image: key.imageFor(migration.image ?? props.image),
       tool: migration.tool,
@@ -217,8 +236,10 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
         runAsGroup: migration.runAsGroup ?? props.runAsGroup,
       },
       writableHome: migration.writableHome ?? migration.tool?.needsWritableHome ?? false,
+      unlockCommand: unlockCommand('migration', migration, locked, fail),
     },
     postRollout,
+    alerts,
     container: {
       image: key.imageFor(props.image),
       command: props.command,
@@ -250,7 +271,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 }
 
 function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProps, key: VersionKey, name: string,
-  versioned: boolean, fail: Fail, path: string): ResolvedPostRollout {
+  versioned: boolean, fail: Fail, path: string, locked: boolean): ResolvedPostRollout {
   if (post === null || typeof post !== 'object') {
     fail('postRollout', post, 'pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }');
   }
@@ -297,7 +318,32 @@ function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProp
       runAsGroup: post.runAsGroup ?? migration.runAsGroup ?? props.runAsGroup,
     },
     writableHome: post.writableHome ?? post.tool?.needsWritableHome ?? false,
+    unlockCommand: unlockCommand('postRollout', post, locked, fail),
   };
+}
+
+/**
+ * The tool's unlock command when `<prop>.clearStaleToolLock` asks for it (by default: when the tool
+ * has one and the migration lock is on). Clearing is safe only while nothing else migrates.
+ */
+function unlockCommand(prop: string, run: { tool?: MigrationTool; clearStaleToolLock?: boolean }, locked: boolean,
+  fail: Fail): string[] | undefined {
+  const asked = run.clearStaleToolLock;
+  const command = run.tool?.unlockCommand;
+  if (asked === undefined) return locked ? command : undefined;
+  if (typeof asked !== 'boolean') {
+    fail(`${prop}.clearStaleToolLock`, asked, 'pass true or false');
+  }
+  if (!asked) return undefined;
+  if (!locked) {
+    fail(`${prop}.clearStaleToolLock`, true, 'clearing a tool\'s lock is safe only while no other migration of the ' +
+      'service can run, which the migration lock guarantees; drop migrationLock: MigrationLock.none() or clearStaleToolLock');
+  }
+  if (!command) {
+    fail(`${prop}.clearStaleToolLock`, true, `migration tool ${JSON.stringify(run.tool?.name ?? null)} has no unlock command; ` +
+      'use a tool that leaves a lock behind (MigrationTool.knex(), MigrationTool.liquibase()) or MigrationTool.custom({ ..., unlockCommand: [...] })');
+  }
+  return command;
 }
 
 function defaultProgressDeadline(activeDeadline: Duration | undefined): Duration {

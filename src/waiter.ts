@@ -1,6 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedServiceError } from './errors';
+import { IN_CLUSTER_KUBECONFIG } from './kubectl-script';
 import { MigrationTool } from './migration-tool';
 import { checkId, RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
 
@@ -332,25 +333,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# In a pod, kubectl falls back to its in-cluster config only when no client flag is given, and the
-# watch needs --request-timeout: write that config as a kubeconfig (tokenFile is re-read as the
-# kubelet rotates the token).
-sa=/var/run/secrets/kubernetes.io/serviceaccount
-if [ -z "\${KUBECONFIG:-}" ] && [ -n "\${KUBERNETES_SERVICE_HOST:-}" ] && [ -r "$sa/token" ]; then
-  host=$KUBERNETES_SERVICE_HOST
-  case $host in *:*) host="[$host]" ;; esac
-  cat >"$config" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: in-cluster, cluster: {server: "https://$host:\${KUBERNETES_SERVICE_PORT:-443}", certificate-authority: $sa/ca.crt}}]
-users: [{name: waiter, user: {tokenFile: $sa/token}}]
-contexts: [{name: in-cluster, context: {cluster: in-cluster, user: waiter, namespace: "$(cat "$sa/namespace")"}}]
-current-context: in-cluster
-EOF
-  export KUBECONFIG="$config"
-fi
-
-fail() {
+${IN_CLUSTER_KUBECONFIG}fail() {
   echo "migration Job $job failed: $1: $2" >&2
   exit 1
 }

@@ -2,7 +2,7 @@ import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
 import {
-  all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService, validateSchemas,
+  all, baseProps, configAndSecret, initContainer, isLockObject, Manifest, one, synth, synthService, validateSchemas,
 } from './support/k8s';
 
 const TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
@@ -17,8 +17,9 @@ function deliveryAnnotations(m: Manifest): { [key: string]: string } {
 }
 
 /** Every object except the Job carries no delivery annotation. */
+/** Every object but the Job and the migration lock's RBAC (which the Job needs first) has no delivery annotation. */
 function othersUnannotated(m: Manifest[]): void {
-  for (const o of m.filter(x => x.kind !== 'Job')) {
+  for (const o of m.filter(x => x.kind !== 'Job' && !isLockObject(x))) {
     expect({ object: `${o.kind}/${o.metadata.name}`, annotations: deliveryAnnotations(o) })
       .toEqual({ object: `${o.kind}/${o.metadata.name}`, annotations: {} });
   }
@@ -103,6 +104,14 @@ describe('Delivery.argoCd()', () => {
     validateSchemas(m);
   });
 
+  test('GIVEN argoCd WHEN synthesized THEN the lock\'s ServiceAccount, Role and RoleBinding are PreSync hooks of the Job\'s wave, so they exist when it runs', () => {
+    const m = synthService({ delivery: Delivery.argoCd({ syncWave: 3 }) });
+    const lock = m.filter(isLockObject);
+    expect(lock.map(o => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    for (const o of lock) expect(deliveryAnnotations(o)).toEqual(deliveryAnnotations(one(m, 'Job')));
+    expect(deliveryAnnotations(lock[0])['argocd.argoproj.io/sync-wave']).toBe('3');
+  });
+
   test('GIVEN syncWave -2 WHEN synthesized THEN the Job carries that wave as a string', () => {
     const job = one(synthService({ delivery: Delivery.argoCd({ syncWave: -2 }) }), 'Job');
     expect(job.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-2');
@@ -126,6 +135,14 @@ describe('Delivery.helm()', () => {
     expect(roleResourceNames(m)).toEqual(['myapp-migrate']);
     othersUnannotated(m);
     validateSchemas(m);
+  });
+
+  test('GIVEN helm WHEN synthesized THEN the lock\'s ServiceAccount, Role and RoleBinding are pre-install hooks of the Job\'s weight (Helm orders them before the Job by kind)', () => {
+    const m = synthService({ delivery: Delivery.helm({ hookWeight: 4 }) });
+    const lock = m.filter(isLockObject);
+    expect(lock.map(o => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    for (const o of lock) expect(deliveryAnnotations(o)).toEqual(deliveryAnnotations(one(m, 'Job')));
+    expect(deliveryAnnotations(lock[0])['helm.sh/hook-weight']).toBe('4');
   });
 
   test('GIVEN hookWeight 5 WHEN synthesized THEN the Job carries weight "5"', () => {

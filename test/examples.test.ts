@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { all, Manifest, one, validateSchemas } from './support/k8s';
+import { all, isLockObject, Manifest, one, validateSchemas } from './support/k8s';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 const TAG = 'v2.5.0-rc.1';
@@ -73,6 +73,15 @@ describe('examples (cdk8s synth in each directory)', () => {
     expect(waiters.map(w => w.name)).toEqual(['wait-for-migration', 'wait-for-migration', 'wait-for-migration']);
     for (const w of waiters) expect(w.command).toContain(migrate.metadata.name);
     expect(post.spec.template.spec.initContainers[0].command.slice(4)).toEqual([TAG, '1800', 'deployment/myapp', 'deployment/myapp-worker']);
+    // alerts: one held rule per waiting workload, the Job alerts for both Jobs, the exact Job names
+    const rules = one(m, 'PrometheusRule').spec.groups[0].rules;
+    expect(rules.map((r: any) => `${r.alert} ${r.labels.workload ?? ''}`.trim())).toEqual([
+      'MigrationFailed', 'MigrationRunningLong', 'ReleaseHeld myapp', 'ReleaseHeld myapp-worker', 'ReleaseHeld myapp-report',
+      'PostRolloutMigrationFailed', 'PostRolloutMigrationRunningLong',
+    ]);
+    expect(rules[0].expr).toContain(`job_name="${migrate.metadata.name}"`);
+    expect(rules[5].expr).toContain(`job_name="${post.metadata.name}"`);
+    expect(rules[0].labels.team).toBe('myapp');
   }, SYNTH_TIMEOUT);
 
   test('flux: IMAGE_TAG keys both images and the versioned Job; only the Job is annotated', () => {
@@ -121,7 +130,8 @@ describe('examples (cdk8s synth in each directory)', () => {
       'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       'argocd.argoproj.io/sync-wave': '-1',
     });
-    for (const o of m.filter(x => !['Job', 'ConfigMap'].includes(x.kind))) expect(annotationsWithPrefix(o, 'argocd.argoproj.io/')).toEqual([]);
+    // The Job, its ConfigMap and the migration lock's RBAC (which the Job runs as) are PreSync hooks; nothing else is.
+    for (const o of m.filter(x => !['Job', 'ConfigMap'].includes(x.kind) && !isLockObject(x))) expect(annotationsWithPrefix(o, 'argocd.argoproj.io/')).toEqual([]);
     expect(one(m, 'Role').rules[0].resourceNames).toEqual(['myapp-migrate']);
   }, SYNTH_TIMEOUT);
 

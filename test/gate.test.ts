@@ -4,7 +4,7 @@ import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
 import { gatedKind, rootReason } from '../src/gate';
-import { baseProps, Manifest, one, restrictedViolations, synth, validateSchemas } from './support/k8s';
+import { all, baseProps, Manifest, one, restrictedViolations, synth, validateSchemas } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const WORKER_CONTAINER: kplus.ContainerProps = {
@@ -133,7 +133,7 @@ describe('gate(): whose token', () => {
     expect(spec.initContainers[0].env).toContainEqual({ name: 'DATABASE_URL', value: 'postgres://db' });
     expect(spec.volumes.some((v: any) => v.projected)).toBe(false);
     expect(spec.serviceAccountName).toBeUndefined();
-    expect(m.filter(o => o.kind === 'Role')).toEqual([]);
+    expect(all(m, 'Role')).toEqual([]);
   });
 
   test('with Waiter.none() nothing is added but the hardening', () => {
@@ -168,7 +168,7 @@ describe('gate(): whose token', () => {
       svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER] }));
       svc.gate(new kplus.CronJob(chart, 'nightly', { schedule: Cron.daily(), containers: [WORKER_CONTAINER] }));
     });
-    expect(m.filter(o => o.kind === 'Role')).toHaveLength(1);
+    expect(all(m, 'Role')).toHaveLength(1);
     expect(one(m, 'CronJob').spec.jobTemplate.spec.template.spec.initContainers[0].command).toContain(svc.jobName);
     validateSchemas(m.filter(o => o.kind !== 'CronJob'));
   });

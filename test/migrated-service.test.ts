@@ -1,8 +1,8 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationTool, Waiter } from '../src';
+import { Delivery, MigratedService, MigrationLock, MigrationTool, Waiter } from '../src';
 import {
-  all, baseProps, configAndSecret, initContainer, Manifest, one, synth, synthService, synthYaml, validateSchemas,
+  all, baseProps, configAndSecret, initContainer, isLockObject, Manifest, one, synth, synthService, synthYaml, validateSchemas,
 } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -171,12 +171,19 @@ describe('invariant 4: least privilege', () => {
     ]);
   });
 
-  test('the ServiceAccount does not automount, and the Job gets no token and no ServiceAccount', () => {
+  test('the ServiceAccount does not automount, and the Job runs as the lock\'s ServiceAccount without a token of its own', () => {
     const m = synthService();
     expect(one(m, 'ServiceAccount').automountServiceAccountToken).toBe(false);
     const jobPod = one(m, 'Job').spec.template.spec;
     expect(jobPod.automountServiceAccountToken).toBe(false);
-    expect(jobPod.serviceAccountName).toBeUndefined();
+    expect(jobPod.serviceAccountName).toBe('myapp-migration');
+    expect(jobPod.containers[0].volumeMounts.map((v: any) => v.name)).toEqual(['tmp']);
+  });
+
+  test('without the migration lock the Job gets no ServiceAccount', () => {
+    const m = synthService({ migrationLock: MigrationLock.none() });
+    expect(one(m, 'Job').spec.template.spec.serviceAccountName).toBeUndefined();
+    expect(m.filter(isLockObject)).toEqual([]);
   });
 
   test('the Role grants the default waiter get, list and watch on the one Job and nothing else, bound to the service account only', () => {
@@ -355,9 +362,9 @@ describe('resource defaults', () => {
 });
 
 describe('order', () => {
-  test('ServiceAccount, Role, RoleBinding and Job come before the Deployment', () => {
+  test('ServiceAccount, Role, RoleBinding, the lock\'s three, and Job come before the Deployment', () => {
     const kinds = synthService({ port: 80 }).map(m => m.kind);
-    expect(kinds).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    expect(kinds).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
   });
 });
 
@@ -621,7 +628,8 @@ describe('what else reaches the objects', () => {
       'app.kubernetes.io/version': 'v1.2.3',
       'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
     };
-    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount']);
+    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding',
+      'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceAccount']);
     for (const o of m) expect([o.kind, o.metadata.labels]).toEqual([o.kind, expect.objectContaining(common)]);
   });
 
@@ -673,6 +681,7 @@ describe('what else reaches the objects', () => {
 
     expect(m.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
       'ServiceAccount/orders', 'Role/orders-migration-waiter', 'RoleBinding/orders-migration-waiter',
+      'ServiceAccount/orders-migration', 'Role/orders-migration-lock', 'RoleBinding/orders-migration-lock',
       `Job/${one(m, 'Job').metadata.name}`, 'Deployment/orders', 'Service/orders',
     ]);
     expect(one(m, 'Job').metadata.name).toMatch(/^orders-migrate-v1-2-3-[0-9a-f]{10}$/);

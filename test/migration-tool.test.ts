@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { MigrationTool, Waiter } from '../src';
-import { initContainer, Manifest, one, synthService, validateSchemas } from './support/k8s';
+import { all, initContainer, Manifest, one, synthService, validateSchemas } from './support/k8s';
 
 /** The migrate container of the synthesized Job. */
 function migrateContainer(m: Manifest[]): any {
@@ -444,7 +444,7 @@ describe('MigrationTool.custom', () => {
     expect(init.command).toEqual(['./migrate', 'check']);
     expect(init.image).toBe('registry.example.com/myapp:v1.2.3');
     // no API access: no Role, no RoleBinding
-    expect(m.filter(o => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
+    expect([...all(m, 'Role'), ...all(m, 'RoleBinding')]).toEqual([]);
   });
 
   test('without a checkCommand, Waiter.schemaCheck() is refused', () => {

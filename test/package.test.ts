@@ -3,7 +3,7 @@
  * packed with `npm pack`, installed from the tarball into a fresh cdk8s app in a temporary
  * directory, and synthesized there with `cdk8s synth`.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -74,8 +74,19 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false);
   });
 
+  test('the status CLI is installed as a bin and runs: usage and exit 2 without a service; tooling stays out', () => {
+    const app = path.join(work, 'app');
+    const bin = path.join(app, 'node_modules', '.bin', 'cdk8s-migrated-service');
+    expect(fs.existsSync(bin)).toBe(true);
+    const r = spawnSync(bin, ['status'], { cwd: app, encoding: 'utf-8' });
+    expect(r.stdout).toBe('usage: cdk8s-migrated-service status <name> -n <namespace>\n');
+    expect(r.status).toBe(2);
+    const pkg = path.join(app, 'node_modules', 'cdk8s-migrated-service');
+    for (const tooling of ['test', 'docs', '.ci', 'bench', 'examples']) expect(fs.existsSync(path.join(pkg, tooling))).toBe(false);
+  });
+
   test('cdk8s synth emits the whole release from the tag', () => {
-    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
     const job = docs.find(d => d.kind === 'Job');
     const deployment = docs.find(d => d.kind === 'Deployment');
     expect(job.metadata.name).toMatch(/^shop-migrate-v2-0-1-[a-f0-9]{10}$/);

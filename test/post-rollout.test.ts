@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
 import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
-import { baseProps, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
+import { baseProps, isLockObject, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
 import { runWaiterCommand } from './support/waiter-command';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -38,7 +38,8 @@ describe('postRollout: the Job', () => {
     expect(spec.containers.map((c: any) => [c.name, c.image, c.command])).toEqual([
       ['migrate', 'registry.example.com/myapp:v1.2.3', ['npm', 'run', 'migrate:contract']],
     ]);
-    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout']);
+    // The rollout wait first, then the migration lock (test/migration-lock.test.ts).
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout', 'migration-lock']);
     expect(spec.initContainers[0].command.slice(0, 4)).toEqual(['sh', '-c', ROLLOUT_WAIT_SCRIPT, 'wait-for-rollout']);
     expect(waitArgs(m)).toEqual(['v1.2.3', '1800', 'deployment/myapp']);
     expect(spec.restartPolicy).toBe('Never');
@@ -61,7 +62,11 @@ describe('postRollout: the Job', () => {
     expect(job.spec.template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v2_RC');
     expect(waitArgs(m)[0]).toBe('v2_RC');
     const without = synth(chart => new MigratedService(chart, 'myapp', baseProps({ imageTag: 'v2_RC' })));
-    expect(m.filter(o => without.some(w => w.kind === o.kind && w.metadata.name === o.metadata.name))).toEqual(without);
+    // The lock's RoleBinding gains the post-rollout ServiceAccount as a subject; nothing else changes.
+    const same = (o: Manifest) => without.some(w => w.kind === o.kind && w.metadata.name === o.metadata.name);
+    expect(m.filter(o => same(o) && !(isLockObject(o) && o.kind === 'RoleBinding'))).toEqual(
+      without.filter(o => !(isLockObject(o) && o.kind === 'RoleBinding')));
+    expect(named(m, 'RoleBinding', 'myapp-migration-lock').subjects.map((s: any) => s.name)).toEqual(['myapp-migration', 'myapp-post-rollout']);
   });
 
   test('a failed post-rollout migration says why, as the migration does', () => {
@@ -135,15 +140,16 @@ describe('postRollout: the Job', () => {
 });
 
 describe('postRollout: least privilege', () => {
-  test('its own ServiceAccount; the token only in the waiter; the service account gains nothing', () => {
+  test('its own ServiceAccount; the token only in the waiter and the lock; the service account gains nothing', () => {
     const m = service();
     const spec = postJob(m).spec.template.spec;
     expect(spec.serviceAccountName).toBe('myapp-post-rollout');
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(named(m, 'ServiceAccount', 'myapp-post-rollout').automountServiceAccountToken).toBe(false);
     const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((v: any) => v.mountPath === SA_PATH).length;
-    expect(spec.initContainers.map(tokenMounts)).toEqual([1]);
+    expect(spec.initContainers.map(tokenMounts)).toEqual([1, 1]);
     expect(spec.containers.map(tokenMounts)).toEqual([0]);
+    expect(spec.volumes.filter((v: any) => v.projected).length).toBe(1);
     expect(named(m, 'RoleBinding', 'myapp-post-rollout').subjects).toEqual(
       [{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp-post-rollout', namespace: 'myapp' }]);
     expect(named(m, 'RoleBinding', 'myapp-migration-waiter').subjects.map((s: any) => s.name)).toEqual(['myapp']);

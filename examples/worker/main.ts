@@ -1,6 +1,7 @@
 // A web service, a queue worker and a nightly report on one schema, released from one tag:
 // the migration runs first and holds all three; a contract migration runs once the release has
-// fully rolled out (expand/contract, docs/expand-contract.md). Delivered by FluxCD (the default).
+// fully rolled out (expand/contract, docs/expand-contract.md), with alerts as a PrometheusRule.
+// Delivered by FluxCD (the default).
 // In your own app, import from 'cdk8s-migrated-service' instead of '../../src'.
 import { App, Chart, Cron } from 'cdk8s';
 import { Capability, CronJob, Deployment, Env, ImagePullPolicy, Secret } from 'cdk8s-plus-28';
@@ -22,6 +23,13 @@ const web = new MigratedService(chart, 'web', {
   envFrom: [db],
   port: 8000,
   runAsUser: 1000,
+  // A PrometheusRule: this tag's migration failed or runs long, pods held by the waiter (web,
+  // worker and report alike). Each alert's description names the command that shows the cause.
+  alerts: {
+    labels: { team: 'myapp' },
+    ruleLabels: { release: 'kube-prometheus-stack' },
+    runbookUrl: 'https://runbooks.example.com/myapp/migrations',
+  },
 });
 
 // The user's own containers: non-root and all capabilities dropped (restricted Pod Security).

@@ -50,9 +50,9 @@ describeOnCluster('startup probe and stable selector', () => {
     apply(yaml, ns);
 
     await waitFor(`Job ${jobName} Complete`, () => jobConditions(ns, jobName).Complete, { namespace: ns });
-    await waitFor('Deployment slowboot rolled out', () => rolledOut(ns, 'slowboot'), { namespace: ns, timeoutMs: 180_000 } as any);
+    await waitFor('Deployment slowboot rolled out', () => rolledOut(ns, 'slowboot'), { namespace: ns, timeoutMs: 180_000 });
 
-    const pods = getJson(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/name=slowboot,app.kubernetes.io/component=server', '-o', 'json']).items;
+    const pods = getJson(['pods', '-n', ns, '-l', 'app.kubernetes.io/name=slowboot,app.kubernetes.io/component=server', '-o', 'json']).items;
     expect(pods).toHaveLength(1);
     const app = pods[0].status.containerStatuses.find((s: any) => s.name === 'app');
     expect(app.restartCount).toBe(0);
@@ -62,7 +62,7 @@ describeOnCluster('startup probe and stable selector', () => {
     const ready = Date.parse(pods[0].status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
     expect((ready - started) / 1000).toBeGreaterThanOrEqual(BOOT_SECONDS - 1);
 
-    const endpoints = getJson(['get', 'endpoints', 'slowboot', '-n', ns, '-o', 'json']);
+    const endpoints = getJson(['endpoints', 'slowboot', '-n', ns, '-o', 'json']);
     const addresses = (endpoints.subsets ?? []).flatMap((s: any) => s.addresses ?? []);
     expect(addresses.map((a: any) => a.targetRef?.name)).toEqual([pods[0].metadata.name]);
   });

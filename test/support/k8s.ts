@@ -2,6 +2,7 @@
  * Test support: synthesize charts, pick objects, validate them against the Kubernetes schemas
  * (kubernetes-models) and against the "restricted" Pod Security Standard.
  */
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as appsV1 from 'kubernetes-models/apps/v1';
@@ -42,8 +43,21 @@ export function synthYaml(build: (chart: Chart) => void): string {
   return app.synthYaml();
 }
 
+/**
+ * The migration lock's ServiceAccount, Role and RoleBinding (on by default). `all()` and `one()`
+ * leave them out, so a test about the waiter's or the post-rollout's RBAC reads only those;
+ * test/migration-lock.test.ts is about these.
+ */
+export function isLockObject(m: Manifest): boolean {
+  return m.metadata?.labels?.['app.kubernetes.io/component'] === 'migration-lock';
+}
+
+export function lockObjects(manifests: Manifest[], kind: string): Manifest[] {
+  return manifests.filter(m => m.kind === kind && isLockObject(m));
+}
+
 export function all(manifests: Manifest[], kind: string): Manifest[] {
-  return manifests.filter(m => m.kind === kind);
+  return manifests.filter(m => m.kind === kind && !isLockObject(m));
 }
 
 export function one(manifests: Manifest[], kind: string): Manifest {
@@ -74,6 +88,7 @@ const MODELS: { [key: string]: new (data: any) => { validate(): void } } = {
   'v1/Secret': coreV1.Secret,
   'rbac.authorization.k8s.io/v1/Role': rbacV1.Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': rbacV1.RoleBinding,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Validate each object against its Kubernetes schema; throws naming the object on failure. */

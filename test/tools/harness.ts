@@ -8,7 +8,7 @@
  * - HOME is what the container gets: `HOME=/tmp` (the preset's emptyDir) becomes a fresh writable
  *   dir; no HOME becomes `/`, which the user cannot write (an image's HOME for an unknown UID).
  */
-import { spawnSync, execFileSync } from 'child_process';
+import { spawn, spawnSync, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -37,6 +37,8 @@ export interface Containers {
   readonly job: Container;
   /** The `Waiter.schemaCheck()` init container, when the tool has a check. */
   readonly check?: Container;
+  /** The Job's `clear-tool-lock` init container, when the tool has an unlock command. */
+  readonly unlock?: Container;
 }
 
 /** Synthesizes a MigratedService for `tool` with `env` as its envVariables and picks the two containers. */
@@ -53,9 +55,10 @@ export function synthContainers(tool: MigrationTool, env: { [name: string]: stri
     envVariables,
   });
   const objects = chart.toJson();
-  const job = objects.find(o => o.kind === 'Job').spec.template.spec.containers[0];
+  const jobSpec = objects.find(o => o.kind === 'Job').spec.template.spec;
   const init = objects.find(o => o.kind === 'Deployment').spec.template.spec.initContainers?.[0];
-  return { job, check: tool.checkCommand ? init : undefined };
+  const unlock = jobSpec.initContainers?.find((c: Container) => c.name === 'clear-tool-lock');
+  return { job: jobSpec.containers[0], check: tool.checkCommand ? init : undefined, unlock };
 }
 
 /**
@@ -105,8 +108,8 @@ export function removeShimDir(dir: string): void {
   if (path.basename(dir).startsWith(SHIM_PREFIX)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Runs a synthesized container in `workdir` as Kubernetes would (see the file comment). */
-export function runContainer(c: Container, workdir: string, pathDirs: string[] = []): RunResult {
+/** How to start a synthesized container as Kubernetes would (see the file comment); `cleanup` after it ended. */
+function prepare(c: Container, workdir: string, pathDirs: string[]) {
   const env: { [name: string]: string } = {};
   for (const e of c.env ?? []) {
     if (e.value === undefined) throw new Error(`env ${e.name} of ${c.name} has no plain value`);
@@ -127,16 +130,39 @@ export function runContainer(c: Container, workdir: string, pathDirs: string[] =
   // TOOLS_MEASURE=1: GNU time reports peak memory and CPU of each run into the log (exit status passes through).
   const measure = process.env.TOOLS_MEASURE === '1' ? ['/usr/bin/time', '-f', 'measured: maxrss_kb=%M user_s=%U sys_s=%S wall_s=%e', '--'] : [];
   const [file, ...rest] = [...measure, ...argv];
-  const r = spawnSync(file, rest, {
-    cwd: workdir,
-    env: { PATH, ...env, HOME: home, LANG: 'C.UTF-8' },
-    encoding: 'utf-8',
-    timeout: 240_000,
-    ...RUN_AS,
-  });
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  const options = { cwd: workdir, env: { PATH, ...env, HOME: home, LANG: 'C.UTF-8' }, ...RUN_AS };
+  const cleanup = () => { if (scratch) fs.rmSync(scratch, { recursive: true, force: true }); };
+  return { file, rest, argv, options, cleanup };
+}
+
+/** Runs a synthesized container in `workdir` as Kubernetes would (see the file comment). */
+export function runContainer(c: Container, workdir: string, pathDirs: string[] = []): RunResult {
+  const { file, rest, argv, options, cleanup } = prepare(c, workdir, pathDirs);
+  const r = spawnSync(file, rest, { ...options, encoding: 'utf-8', timeout: 240_000 });
+  cleanup();
   if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
   return { status: r.status, output: `${r.stdout}${r.stderr}`, argv };
+}
+
+/**
+ * Starts a synthesized container as `runContainer` runs it, in its own process group, for a test
+ * that kills it mid-run (`kill()` sends SIGKILL to the group, as the kubelet does after the grace period).
+ */
+export function startContainer(c: Container, workdir: string, pathDirs: string[] = []): { kill(): Promise<RunResult> } {
+  const { file, rest, argv, options, cleanup } = prepare(c, workdir, pathDirs);
+  const child = spawn(file, rest, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', d => { output += d; });
+  child.stderr.on('data', d => { output += d; });
+  const ended = new Promise<number | null>(resolve => child.on('close', code => resolve(code)));
+  return {
+    kill: async () => {
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* ended already */ }
+      const status = await ended;
+      cleanup();
+      return { status, output, argv };
+    },
+  };
 }
 
 /** Copies a project tree to a fresh temp dir that nobody can write (the image's read-only working tree). */

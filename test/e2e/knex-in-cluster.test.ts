@@ -1,0 +1,144 @@
+/**
+ * #18 item 2 in the real cluster: a Knex migration killed mid-run (its Job's activeDeadline passes
+ * while a migration outside a transaction runs) leaves Knex's lock row behind, and the next
+ * release's migration Job, as synthesized (`migration-lock`, then `clear-tool-lock` running
+ * `npx knex migrate:unlock`, then `npx knex migrate:latest`), clears it and migrates. The image
+ * holds Node, npm (for npx), and knex and pg with their dependencies from the tools installed by
+ * .ci/install-tools.sh; PostgreSQL runs on the node IP. The same steps on the host, with the lock
+ * row read in between: test/tools/knex-stale-lock.test.ts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import {
+  apply, buildImage, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, kubectl, synthYaml, waitFor,
+} from './support';
+import { Delivery, MigratedService, MigrationTool } from '../../src';
+import { Postgres, startPostgres } from '../support/postgres';
+import { NPM_MODULES } from '../tools/harness';
+import { SQL } from '../tools/sql';
+
+const REPOSITORY = 'registry.example.com/tools-knex';
+const NPM = '/usr/lib/node_modules/npm';
+const haveKnex = ['knex', 'pg'].every(p => fs.existsSync(path.join(NPM_MODULES, p, 'package.json')))
+  && fs.existsSync(NPM) && fs.existsSync(process.execPath);
+
+const RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(20) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
+};
+
+/** knex and pg and every package they need, from the flat node_modules npm installed. */
+function closure(roots: string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    const manifest = path.join(NPM_MODULES, name, 'package.json');
+    if (!fs.existsSync(manifest)) return; // an optional dependency that was not installed
+    seen.add(name);
+    const pkg = JSON.parse(fs.readFileSync(manifest, 'utf-8'));
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
+  };
+  roots.forEach(visit);
+  return [...seen];
+}
+
+/** The second migration runs outside a transaction and sleeps while SLOW_SECONDS is set. */
+const SLOW = `exports.config = { transaction: false };
+exports.up = async knex => {
+  if (process.env.SLOW_SECONDS) await knex.raw('SELECT pg_sleep(?)', [Number(process.env.SLOW_SECONDS)]);
+  await knex.raw(${JSON.stringify(SQL.second)});
+};
+exports.down = () => Promise.resolve();
+`;
+
+function knexImage(tag: string): void {
+  const modules = closure(['knex', 'pg']).map(p => `${path.join(NPM_MODULES, p)}:/node_modules/${p}`);
+  buildImage({
+    name: `${REPOSITORY}:${tag}`,
+    files: [`${process.execPath}:/usr/bin/node`, `${NPM}:/usr/lib/node_modules/npm`, ...modules],
+    contents: {
+      // npx is npm's own script; the project sits at /, the working directory.
+      '/usr/bin/npx': '#!/bin/sh\nexec /usr/bin/node /usr/lib/node_modules/npm/bin/npx-cli.js "$@"\n',
+      '/node_modules/.bin/knex': '#!/bin/sh\nexec /usr/bin/node /node_modules/knex/bin/cli.js "$@"\n',
+      '/package.json': JSON.stringify({ name: 'knex-app', private: true, version: '1.0.0' }) + '\n',
+      '/knexfile.js': "module.exports = { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations' } };\n",
+      '/migrations/20240101000001_widgets.js': `exports.up = knex => knex.raw(${JSON.stringify(SQL.first)});\nexports.down = () => Promise.resolve();\n`,
+      '/migrations/20240101000002_size.js': SLOW,
+    },
+    cmd: ['sleep', '2147483647'],
+  });
+}
+
+const TITLE = 'MigrationTool.knex() killed mid-migration in the real cluster';
+if (!haveKnex && process.env.CI === 'true') {
+  test(TITLE, () => { throw new Error('knex and pg are missing: run .ci/install-tools.sh before the e2e tier'); });
+}
+const describeIfKnex = haveKnex ? describeOnCluster
+  : (name: string, fn: (cluster: () => Cluster) => void) => describe.skip(name, () => fn(() => { throw new Error('skipped: no knex'); }));
+
+describeIfKnex(TITLE, cluster => {
+  let pg: Postgres;
+  let ns = '';
+  const db = 'tools_knex';
+
+  const release = (tag: string, env: { [name: string]: string }, activeDeadline?: Duration): string => {
+    let job = '';
+    apply(synthYaml(ns, chart => {
+      const envVariables: { [name: string]: kplus.EnvValue } = {};
+      for (const [k, v] of Object.entries(env)) envVariables[k] = kplus.EnvValue.fromValue(v);
+      job = new MigratedService(chart, 'widgets', {
+        image: REPOSITORY,
+        imageTag: tag,
+        replicas: 0,
+        runAsUser: 1000,
+        resources: RESOURCES,
+        delivery: Delivery.kubectl(),
+        envFrom: [kplus.Env.fromSecret(kplus.Secret.fromSecretName(chart, 'db', 'widgets-db'))],
+        envVariables,
+        migration: { tool: MigrationTool.knex(), resources: RESOURCES, activeDeadline },
+      }).jobName;
+    }), ns);
+    return job;
+  };
+  const condition = (job: string): string | undefined => (getJson(['job', job, '-n', ns])?.status?.conditions ?? [])
+    .find((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True')?.type;
+  const logs = (job: string, container: string): string => kubectl(['logs', `job/${job}`, '-n', ns, '-c', container], { allowFail: true }).stdout;
+
+  beforeAll(async () => {
+    pg = await startPostgres({ host: process.env.E2E_DB_HOST ?? cluster().nodeIp });
+    pg.createDatabase(db);
+    ns = createNamespace('tools-knex');
+    kubectl(['create', 'secret', 'generic', 'widgets-db', '-n', ns, `--from-literal=DATABASE_URL=${pg.url(db)}`]);
+    knexImage('v1');
+    knexImage('v2');
+  }, 600_000);
+  afterAll(() => {
+    if (ns) deleteNamespace(ns);
+    pg?.stop();
+  });
+
+  test('v1 killed by its deadline mid-migration leaves the Knex lock; v2\'s Job clears it under the migration lock and migrates', async () => {
+    // GIVEN v1, whose second migration (outside a transaction) outlives the Job's 40 s deadline
+    const v1 = release('v1', { SLOW_SECONDS: '300' }, Duration.seconds(40));
+    await waitFor('v1 killed by its deadline', () => condition(v1) === 'Failed' || undefined, { namespace: ns, timeoutMs: 180_000 });
+    expect(getJson(['job', v1, '-n', ns]).status.conditions.find((c: any) => c.type === 'Failed').reason).toBe('DeadlineExceeded');
+    // THEN Knex's lock row stays set, and the first migration only was recorded
+    expect(pg.psql('SELECT is_locked FROM knex_migrations_lock', db)).toBe('1');
+    expect(pg.psql('SELECT count(*) FROM knex_migrations', db)).toBe('1');
+    // End the session the killed pod left sleeping, as the server would once it notices.
+    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()", db);
+
+    // WHEN v2 is released
+    const v2 = release('v2', {});
+    await waitFor('v2 complete', () => condition(v2), { namespace: ns, timeoutMs: 240_000 });
+
+    // THEN its Job took the migration lock, cleared Knex's lock and migrated
+    expect({ v2: condition(v2), migrate: logs(v2, 'migrate') }).toEqual({ v2: 'Complete', migrate: expect.any(String) });
+    expect(logs(v2, 'migration-lock')).toMatch(/migration lock of widgets taken by /);
+    expect(logs(v2, 'clear-tool-lock')).toMatch(/unlock/i);
+    expect(pg.psql("SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = 'widgets'", db)).toBe('id,size');
+    expect(pg.psql('SELECT is_locked FROM knex_migrations_lock', db)).toBe('0');
+  }, 600_000);
+});
