@@ -64,16 +64,29 @@ function release(ns: string, tag: string, lock: MigrationLock, migration: string
 
 const jobPod = (ns: string, job: string): any => getJson(['pods', '-n', ns, '-l', `job-name=${job}`])?.items[0];
 
-/** ms from the pod's Scheduled event to the migrate container's first log line, once the Job completed. */
-async function cost(m: Mode, tag: string): Promise<number> {
+/**
+ * ms from the pod's Scheduled event to the migrate container's first log line, once the Job
+ * completed; with the lock also where that time goes: scheduled -> the lock script's first line,
+ * its first -> last line (the script: reads and the swap), its last line -> migrate's first (the
+ * kubelet noticing the init container ended and starting the next).
+ */
+async function cost(m: Mode, tag: string): Promise<Sample> {
   const job = release(m.ns, tag, m.lock(), 'echo migrating; sleep 1');
   await waitFor(`${m.label} ${tag} complete`, () => getJson(['job', job, '-n', m.ns])?.status?.succeeded === 1, { namespace: m.ns, intervalMs: 250 });
   const pod = jobPod(m.ns, job);
   const events = getJson(['events.events.k8s.io', '-n', m.ns, '--field-selector', `regarding.name=${pod.metadata.name},reason=Scheduled`])?.items ?? [];
   const scheduled = Date.parse(events[0].eventTime);
   const [first] = timestampedLog(m.ns, pod.metadata.name, 'migrate');
-  return first.at - scheduled;
+  const lock = timestampedLog(m.ns, pod.metadata.name, 'migration-lock');
+  if (lock.length === 0) return { total: first.at - scheduled };
+  const last = lock[lock.length - 1];
+  return {
+    total: first.at - scheduled,
+    parts: [lock[0].at - scheduled, last.at - lock[0].at, first.at - last.at],
+  };
 }
+
+interface Sample { readonly total: number; readonly parts?: number[] }
 
 /** The waiting lock's API requests: at start-up, and during `windowSeconds` while another migration holds the lock. */
 async function waitingRequests(windowSeconds: number): Promise<string> {
@@ -110,11 +123,14 @@ async function main(): Promise<void> {
   try {
     for (const m of MODES) await cost(m, tags[0]); // warm-up
     const samples = new Map<string, number[]>(MODES.map(m => [m.label, []]));
+    const parts: number[][] = [];
     for (let r = 1; r <= rounds; r++) {
       for (const m of r % 2 ? MODES : [...MODES].reverse()) {
-        const ms = await cost(m, tags[r]);
-        samples.get(m.label)!.push(ms);
-        process.stdout.write(`round ${r} ${m.label}: scheduled -> migrate's first line ${s(ms)} s\n`);
+        const sample = await cost(m, tags[r]);
+        samples.get(m.label)!.push(sample.total);
+        if (sample.parts) parts.push(sample.parts);
+        process.stdout.write(`round ${r} ${m.label}: scheduled -> migrate's first line ${s(sample.total)} s` +
+          `${sample.parts ? ` (${sample.parts.map(s).join(' + ')})` : ''}\n`);
       }
     }
     const none = median(samples.get('none')!);
@@ -127,6 +143,9 @@ async function main(): Promise<void> {
       ...MODES.map(m => `| ${m.label} | ${s(median(samples.get(m.label)!))} | ${samples.get(m.label)!.map(s).join(', ')} |`),
       '',
       `- added by the lock when nothing else migrates: **${s(lease - none)} s** (lease / none = ${(lease / none).toFixed(2)})`,
+      `- where the lease's time goes (medians): scheduled -> lock script's first line ${s(median(parts.map(p => p[0])))} s; ` +
+        `the script (reads, swap) ${s(median(parts.map(p => p[1])))} s; its last line -> migrate's first line ` +
+        `(the kubelet starting the next container) ${s(median(parts.map(p => p[2])))} s`,
     ];
     if (!flag('skip-requests')) {
       lines.push(found.cluster.local

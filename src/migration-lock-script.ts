@@ -159,7 +159,9 @@ EOF
   else
     verb=replace rv=", resourceVersion: \\"$version\\""
   fi
-  if out=$(kubectl "$verb" -f - --request-timeout=30s 2>&1 <<EOF
+  # --validate=false: client-side validation would fetch the OpenAPI documents first (about 0.13 s
+  # of the lock's cost when nothing else migrates); this Lease is ours and always valid.
+  if out=$(kubectl "$verb" -f - --validate=false --request-timeout=30s 2>&1 <<EOF
 apiVersion: coordination.k8s.io/v1
 kind: Lease
 metadata: {name: "$lease"$rv, labels: {"${LOCK_LABEL}": "$svc"}}
