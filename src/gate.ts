@@ -222,6 +222,11 @@ export function applyGateEdits(json: any, podSpecPath: string, edits: GateEdits)
     if ((c.imagePullPolicy === undefined || c.imagePullPolicy === 'Always') && isPinnedImage(c.image)) {
       c.imagePullPolicy = 'IfNotPresent';
     }
+    // The restricted standard's container rules, where the container says nothing (cdk8s-plus
+    // sets allowPrivilegeEscalation but drops no capabilities unless told).
+    const csc = c.securityContext = c.securityContext ?? {};
+    if (csc.allowPrivilegeEscalation === undefined && csc.privileged !== true) csc.allowPrivilegeEscalation = false;
+    if (csc.capabilities?.drop === undefined) csc.capabilities = { ...csc.capabilities, drop: ['ALL'] };
     const mounts: any[] = c.volumeMounts ?? [];
     if (c.securityContext?.readOnlyRootFilesystem === true && !mounts.some(m => m.mountPath === '/tmp')) {
       c.volumeMounts = [...mounts, { mountPath: '/tmp', name: edits.tmpVolume.name }];

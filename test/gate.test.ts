@@ -239,9 +239,9 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const pod = new kplus.Pod(chart, 'pod', { containers: [WORKER_CONTAINER] });
       expect(() => svc.gate(pod)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/pod": it synthesizes v1 Pod; only a Deployment, StatefulSet or DaemonSet \(apps\/v1\), or a Job or CronJob \(batch\/v1\) can be gated.*\(a bare Pod/);
       expect(() => svc.gate(undefined as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "undefined": it synthesizes no Kubernetes object.*only a Deployment, StatefulSet or DaemonSet \(apps\/v1\), or a Job or CronJob \(batch\/v1\) can be gated/);
-      expect(() => svc.gate(null as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "null": only a cdk8s-plus/);
+      expect(() => svc.gate(null as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "null": it synthesizes no Kubernetes object/);
       // A plain object from a JavaScript caller: the same error, not a TypeError.
-      expect(() => svc.gate({} as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "\[object Object\]": only a cdk8s-plus/);
+      expect(() => svc.gate({} as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "\[object Object\]": it synthesizes no Kubernetes object/);
     });
   });
 
