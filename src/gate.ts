@@ -111,7 +111,7 @@ export function rootReason(podSpec: any): string | undefined {
  * @internal
  */
 export function podSpecOf(workload: IConstruct, podSpecPath: string): any {
-  return at(apiObjectOf(workload)!.toJson(), podSpecPath);
+  return valueAt(apiObjectOf(workload)!.toJson(), podSpecPath);
 }
 
 /**
@@ -119,7 +119,7 @@ export function podSpecOf(workload: IConstruct, podSpecPath: string): any {
  *
  * @internal
  */
-export function at(json: any, pointer: string): any {
+export function valueAt(json: any, pointer: string): any {
   let at: any = json;
   for (const key of pointer.split('/').slice(1)) at = at?.[key];
   return at;
@@ -200,9 +200,9 @@ export interface GateEdits {
  * @internal
  */
 export function applyGateEdits(json: any, podSpecPath: string, edits: GateEdits): any {
-  const podSpec = at(json, podSpecPath);
+  const podSpec = valueAt(json, podSpecPath);
   if (!podSpec) return json;
-  const template = at(json, podSpecPath.slice(0, -'/spec'.length));
+  const template = valueAt(json, podSpecPath.slice(0, -'/spec'.length));
   json.metadata = json.metadata ?? {};
   json.metadata.labels = { ...edits.labels, ...json.metadata.labels };
   template.metadata = template.metadata ?? {};

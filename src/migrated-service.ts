@@ -5,14 +5,14 @@ import { AlertOptions } from './alert-options';
 import { alertGroups, AlertWorkload } from './alerts';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
-import { apiObjectOf, applyGateEdits, at, editAtSynth, GATED_KINDS_TEXT, gatedKind, GateEdits, gateOwner, markGated, mountWaiterToken, rootReason } from './gate';
+import { apiObjectOf, applyGateEdits, editAtSynth, GATED_KINDS_TEXT, gatedKind, GateEdits, gateOwner, markGated, mountWaiterToken, rootReason, valueAt } from './gate';
 import { MigrationLock, MigrationLockAccess } from './migration-lock';
 import { LOCK_LABEL } from './migration-lock-script';
 import { MigrationTool } from './migration-tool';
 import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
 import { Fail, failFor, MigrationRun, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
-import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { SERVICE_RESOURCES } from './resources';
+import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { fitName } from './version-key';
 import { Waiter, WaiterSpec } from './waiter';
 
@@ -502,7 +502,7 @@ export class MigratedService extends Construct {
     // A cdk8s-plus workload without containers yet cannot be rendered; the check at synth covers it.
     let podSpec: any;
     try {
-      podSpec = at(obj.toJson(), kind.podSpecPath);
+      podSpec = valueAt(obj.toJson(), kind.podSpecPath);
     } catch {
       podSpec = undefined;
     }
@@ -523,7 +523,7 @@ export class MigratedService extends Construct {
     const toJson = obj.toJson.bind(obj);
     workload.node.addValidation({
       validate: () => {
-        const later = rootProblem(at(toJson(), kind.podSpecPath));
+        const later = rootProblem(valueAt(toJson(), kind.podSpecPath));
         return later ? [new MigratedServiceError(`workload of gate() of MigratedService "${r.path}"`, path, later).message] : [];
       },
     });
@@ -560,7 +560,7 @@ export class MigratedService extends Construct {
       volumes: [tmp],
     });
     if (spec.container && needsToken) mountWaiterToken(probe, '/spec/template/spec', 0);
-    const rendered = at(scratch.toJson().find((o: any) => o.kind === 'Deployment'), '/spec/template/spec');
+    const rendered = valueAt(scratch.toJson().find((o: any) => o.kind === 'Deployment'), '/spec/template/spec');
     return {
       labels: r.labels,
       podAnnotations: { [IMAGE_TAG_ANNOTATION_KEY]: r.key.value },

@@ -15,8 +15,11 @@ const RAW_CONTAINER = {
   image: 'registry.example.com/myapp:v1.2.3',
   command: ['bin/worker'],
   securityContext: {
-    runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
   },
 };
 const POD_TEMPLATE = { metadata: { labels: { app: 'worker' } }, spec: { containers: [RAW_CONTAINER] } };
@@ -37,40 +40,58 @@ const CRON_TEMPLATE = (m: Manifest) => m.spec.jobTemplate.spec.template;
 
 const SOURCES: Source[] = [
   {
-    name: 'cdk8s-plus-33 Deployment', kind: 'Deployment', template: TEMPLATE, podSpec: m => m.spec.template.spec,
+    name: 'cdk8s-plus-33 Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
     make: c => new kplus33.Deployment(c, 'worker', {
       containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
     }),
   },
   {
-    name: 'cdk8s-plus-33 CronJob', kind: 'CronJob', template: CRON_TEMPLATE, podSpec: m => m.spec.jobTemplate.spec.template.spec,
+    name: 'cdk8s-plus-33 CronJob',
+    kind: 'CronJob',
+    template: CRON_TEMPLATE,
+    podSpec: m => m.spec.jobTemplate.spec.template.spec,
     make: c => new kplus33.CronJob(c, 'worker', {
       schedule: Cron.daily(),
       containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
     }),
   },
   {
-    name: 'cdk8s-plus-28 Deployment', kind: 'Deployment', template: TEMPLATE, podSpec: m => m.spec.template.spec,
+    name: 'cdk8s-plus-28 Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
     make: c => new kplus.Deployment(c, 'worker', {
       containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
     }),
   },
   {
-    name: 'KubeDeployment', kind: 'Deployment', template: TEMPLATE, podSpec: m => m.spec.template.spec,
+    name: 'KubeDeployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
     make: c => new k8s.KubeDeployment(c, 'worker', {
       metadata: { name: 'worker' },
       spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
     }),
   },
   {
-    name: 'KubeStatefulSet', kind: 'StatefulSet', template: TEMPLATE, podSpec: m => m.spec.template.spec,
+    name: 'KubeStatefulSet',
+    kind: 'StatefulSet',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
     make: c => new k8s.KubeStatefulSet(c, 'worker', {
       metadata: { name: 'worker' },
       spec: { serviceName: 'worker', selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
     }),
   },
   {
-    name: 'KubeCronJob', kind: 'CronJob', template: CRON_TEMPLATE, podSpec: m => m.spec.jobTemplate.spec.template.spec,
+    name: 'KubeCronJob',
+    kind: 'CronJob',
+    template: CRON_TEMPLATE,
+    podSpec: m => m.spec.jobTemplate.spec.template.spec,
     make: c => new k8s.KubeCronJob(c, 'worker', {
       metadata: { name: 'worker' },
       spec: {
@@ -80,9 +101,14 @@ const SOURCES: Source[] = [
     }),
   },
   {
-    name: 'raw ApiObject Deployment', kind: 'Deployment', template: TEMPLATE, podSpec: m => m.spec.template.spec,
+    name: 'raw ApiObject Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
     make: c => new ApiObject(c, 'worker', {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'worker' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'worker' },
       spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE },
     } as any),
   },
@@ -147,7 +173,9 @@ describe('gate() keeps what the user set', () => {
     const m = synth(chart => {
       const svc = new MigratedService(chart, 'myapp', baseProps());
       svc.gate(new ApiObject(chart, 'worker', {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } },
         spec: {
           selector: { matchLabels: { app: 'worker' } },
           template: {
@@ -182,7 +210,8 @@ describe('gate() keeps what the user set', () => {
       const svc = new MigratedService(chart, 'myapp', baseProps());
       svc.gate(new kplus33.Deployment(chart, 'worker', {
         containers: [{
-          image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 },
+          image: 'registry.example.com/myapp:v1.2.3',
+          securityContext: { user: 1000 },
           resources: { cpu: { request: kplus33.Cpu.millis(250) } },
           imagePullPolicy: kplus33.ImagePullPolicy.NEVER,
         }],
