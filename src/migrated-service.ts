@@ -450,22 +450,47 @@ export class MigratedService extends Construct {
    * service's own Deployment is held: a worker, a consumer, a StatefulSet, a Job, a CronJob's job
    * template or a DaemonSet that talks to the same database.
    *
+   * What can be gated is decided by what the workload synthesizes, not by its class: any
+   * construct that is, or has as its default child (`ApiObject.of()`), an API object of kind
+   * `apps/v1` Deployment, StatefulSet or DaemonSet, or `batch/v1` Job or CronJob. So a workload of
+   * cdk8s-plus-28 (the library's own), of a later cdk8s-plus (`cdk8s-plus-33` and on), an imported
+   * `KubeDeployment` (etc.) or a raw `ApiObject` is gated alike. The changes below are made to the
+   * object's final JSON at synth, after its own patches, so they hold whatever made it.
+   *
    * The workload's pods get the same waiter init container (first, before any init container of
    * their own), with the same image, the same tag-keyed Job target and the restricted security
    * context, plus pod-level `seccompProfile: RuntimeDefault` and the verbatim tag as a pod
    * annotation (so a new tag always rolls them). When the waiter reads the Job it needs a token:
-   * the projected token is mounted into the init container only, and the pod keeps
-   * `automountServiceAccountToken` as it is. Whose token: a workload with its own ServiceAccount
-   * keeps it and that ServiceAccount becomes a subject of the waiter's RoleBinding (read access to
-   * the one Job, nothing more); a workload without one runs under the service's ServiceAccount,
-   * which has no other permission, rather than binding the namespace's `default` ServiceAccount.
+   * the projected token is mounted into the init container only. Whose token: a workload with its
+   * own ServiceAccount keeps it and that ServiceAccount becomes a subject of the waiter's
+   * RoleBinding (read access to the one Job, nothing more); a workload without one runs under the
+   * service's ServiceAccount, which has no other permission, with `automountServiceAccountToken:
+   * false`, rather than binding the namespace's `default` ServiceAccount.
    *
-   * Bad input fails at once: a workload of another kind (a bare Pod), in another namespace, gated
-   * already (by this or another MigratedService), whose pods may run as root (runAsUser 0,
-   * runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
+   * The library's defaults, where the user set none (their own values are never changed):
+   * - Labels: the service's `labels` (and `app.kubernetes.io/name`, `version`, `managed-by`) on
+   *   the object and its pods, for keys the workload does not set. Selectors are not touched.
+   * - Resources: the service container's defaults (100m CPU and 256Mi requested, 512Mi limit) for
+   *   every container (init ones included) with no resources, or with exactly cdk8s-plus' own
+   *   defaults (requests 1000m/512Mi, limits 1500m/2048Mi). cdk8s-plus writes those when none are
+   *   given and the library cannot tell them from a choice: to keep exactly those values, set them
+   *   differently (e.g. a 2049Mi limit).
+   * - Pull policy: `IfNotPresent`, as for the service's own containers, for every container whose
+   *   image has a tag other than `latest` or a digest and whose policy is unset or `Always`
+   *   (cdk8s-plus' default, indistinguishable from a choice). An image without a tag or tagged
+   *   `latest` keeps `Always`, as a node's cached copy may be stale; `Never` is kept.
+   * - A writable `/tmp`: an emptyDir (256Mi) mounted at `/tmp` in every container with
+   *   `readOnlyRootFilesystem: true` that mounts nothing there.
+   * - The restricted standard's container rules where the container says nothing:
+   *   `allowPrivilegeEscalation: false` and `capabilities.drop: [ALL]`.
+   *
+   * Bad input fails at once, naming what it got (construct path, apiVersion and kind): a workload
+   * of another kind (a bare Pod, a ConfigMap, a construct with no API object), in another
+   * namespace, gated already (by this or another MigratedService), whose pods may run as root
+   * (runAsUser 0, runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
    * `automountServiceAccountToken: true`. Containers added after `gate()` are checked at synth.
    *
-   * @param workload a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
+   * @param workload a construct that synthesizes a Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
    */
   public gate(workload: IConstruct): void {
     const r = this.resolved;
