@@ -255,3 +255,21 @@ describe('gate() of something it cannot hold names what it got and what is accep
     });
   });
 });
+
+describe('an app written with cdk8s-plus-33 (README "Which cdk8s-plus")', () => {
+  test('its ConfigMap feeds the service through cdk8s-plus-28\'s Env, and its worker is gated as written', () => {
+    // GIVEN a ConfigMap and a worker of cdk8s-plus-33, WHEN used as the README says
+    const m = synth(chart => {
+      const config = new kplus33.ConfigMap(chart, 'config', { metadata: { name: 'myapp-config' }, data: { A: '1' } });
+      const web = new MigratedService(chart, 'myapp', baseProps({
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'cfg', config.name))],
+      }));
+      web.gate(new kplus33.Deployment(chart, 'worker', { containers: [{ image: web.serviceImage, securityContext: { user: 1000 } }] }));
+    });
+    // THEN the service reads that ConfigMap and the worker waits
+    const service = m.find(o => o.kind === 'Deployment' && o.metadata.name === 'myapp')!;
+    expect(service.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }]);
+    const worker = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!;
+    expect(worker.spec.template.spec.initContainers[0].name).toBe('wait-for-migration');
+  });
+});
