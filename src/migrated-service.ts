@@ -251,7 +251,7 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly startup?: kplus.Probe;
 
   /**
-   * Extra labels for every object and pod.
+   * Extra labels for every object and pod, those of workloads passed to `gate()` included (where they do not set the key).
    *
    * @default - none
    */
