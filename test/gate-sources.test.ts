@@ -273,3 +273,24 @@ describe('an app written with cdk8s-plus-33 (README "Which cdk8s-plus")', () => 
     expect(worker.spec.template.spec.initContainers[0].name).toBe('wait-for-migration');
   });
 });
+
+describe('gate() of a raw ApiObject with its own ServiceAccount', () => {
+  test('keeps it, binds it to the waiter\'s Role in the service\'s namespace, and leaves automount as written', () => {
+    // GIVEN a raw Deployment that runs under ServiceAccount "worker"
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new ApiObject(chart, 'worker', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'worker' },
+        spec: { selector: { matchLabels: { app: 'worker' } }, template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, serviceAccountName: 'worker' } } },
+      } as any));
+    });
+    // THEN
+    const spec = m.find(o => o.metadata.name === 'worker')!.spec.template.spec;
+    expect(spec.serviceAccountName).toBe('worker');
+    expect(spec.automountServiceAccountToken).toBeUndefined();
+    expect(m.find(o => o.kind === 'RoleBinding' && o.metadata.name.includes('waiter'))!.subjects).toContainEqual(
+      { apiGroup: '', kind: 'ServiceAccount', name: 'worker', namespace: 'myapp' });
+  });
+});
