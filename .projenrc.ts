@@ -21,6 +21,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
   devDeps: [
     'cdk8s-plus-28@^2.5.6',
+    // Tests gate() with the cdk8s-plus that `cdk8s init` installs today (#21); 2.5.57 needs cdk8s ^2.68.11.
+    'cdk8s-plus-33@^2.5.57',
     'cdk8s-cli@^2.200.0',
     'kubernetes-models@4.5.1',
     'fast-check@^4',

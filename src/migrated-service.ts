@@ -1,16 +1,17 @@
-import { ApiObject, Duration, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AlertOptions } from './alert-options';
 import { alertGroups, AlertWorkload } from './alerts';
 import { Delivery } from './delivery';
 import { MigratedServiceError } from './errors';
-import { gatedKind, gateOwner, markGated, mountWaiterToken, podSpecOf, rootReason } from './gate';
+import { apiObjectOf, applyGateEdits, editAtSynth, GATED_KINDS_TEXT, gatedKind, GateEdits, gateOwner, markGated, mountWaiterToken, rootReason, valueAt } from './gate';
 import { MigrationLock, MigrationLockAccess } from './migration-lock';
 import { LOCK_LABEL } from './migration-lock-script';
 import { MigrationTool } from './migration-tool';
 import { PostRolloutOptions, rolloutWaiter, waitForRolloutOf } from './post-rollout';
 import { Fail, failFor, MigrationRun, ResolvedPostRollout, IMAGE_TAG_ANNOTATION as IMAGE_TAG_ANNOTATION_KEY, resolveProps, ResolvedProps } from './props';
+import { SERVICE_RESOURCES } from './resources';
 import { hardenPod, restrictedContainerSecurity, RunAsOptions, TMP_PATH, tmpVolume } from './security';
 import { fitName } from './version-key';
 import { Waiter, WaiterSpec } from './waiter';
@@ -250,7 +251,7 @@ export interface MigratedServiceProps extends RunAsOptions {
   readonly startup?: kplus.Probe;
 
   /**
-   * Extra labels for every object and pod.
+   * Extra labels for every object and pod, those of workloads passed to `gate()` included (where they do not set the key).
    *
    * @default - none
    */
@@ -385,6 +386,8 @@ export class MigratedService extends Construct {
   private readonly resolved: ResolvedProps;
   /** Workloads whose pods wait in the waiter: the Deployment, then each gated one. */
   private readonly heldWorkloads: AlertWorkload[] = [];
+  /** How many ServiceAccounts of gated workloads were bound (construct ids). */
+  private gatedServiceAccounts = 0;
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -420,7 +423,7 @@ export class MigratedService extends Construct {
     }
     r.delivery.attach?.(this.job);
     this.deployment = this.createDeployment(deploymentTmp, gate);
-    markGated(this.deployment, r.path);
+    markGated(ApiObject.of(this.deployment), r.path);
     if (needsApi) {
       mountWaiterToken(this.deployment, '/spec/template/spec', 0);
     }
@@ -447,33 +450,61 @@ export class MigratedService extends Construct {
    * service's own Deployment is held: a worker, a consumer, a StatefulSet, a Job, a CronJob's job
    * template or a DaemonSet that talks to the same database.
    *
+   * What can be gated is decided by what the workload synthesizes, not by its class: any
+   * construct that is, or has as its default child (`ApiObject.of()`), an API object of kind
+   * `apps/v1` Deployment, StatefulSet or DaemonSet, or `batch/v1` Job or CronJob. So a workload of
+   * cdk8s-plus-28 (the library's own), of a later cdk8s-plus (`cdk8s-plus-33` and on), an imported
+   * `KubeDeployment` (etc.) or a raw `ApiObject` is gated alike. The changes below are made to the
+   * object's final JSON at synth, after its own patches, so they hold whatever made it.
+   *
    * The workload's pods get the same waiter init container (first, before any init container of
    * their own), with the same image, the same tag-keyed Job target and the restricted security
    * context, plus pod-level `seccompProfile: RuntimeDefault` and the verbatim tag as a pod
    * annotation (so a new tag always rolls them). When the waiter reads the Job it needs a token:
-   * the projected token is mounted into the init container only, and the pod keeps
-   * `automountServiceAccountToken` as it is. Whose token: a workload with its own ServiceAccount
-   * keeps it and that ServiceAccount becomes a subject of the waiter's RoleBinding (read access to
-   * the one Job, nothing more); a workload without one runs under the service's ServiceAccount,
-   * which has no other permission, rather than binding the namespace's `default` ServiceAccount.
+   * the projected token is mounted into the init container only. Whose token: a workload with its
+   * own ServiceAccount keeps it and that ServiceAccount becomes a subject of the waiter's
+   * RoleBinding (read access to the one Job, nothing more); a workload without one runs under the
+   * service's ServiceAccount, which has no other permission, with `automountServiceAccountToken:
+   * false`, rather than binding the namespace's `default` ServiceAccount.
    *
-   * Bad input fails at once: a workload of another kind (a bare Pod), in another namespace, gated
-   * already (by this or another MigratedService), whose pods may run as root (runAsUser 0,
-   * runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
+   * The library's defaults, where the user set none (their own values are never changed):
+   * - Labels: the service's `labels` (and `app.kubernetes.io/name`, `version`, `managed-by`) on
+   *   the object and its pods, for keys the workload does not set. Selectors are not touched.
+   * - Resources: the service container's defaults (100m CPU and 256Mi requested, 512Mi limit) for
+   *   every container (init ones included) with no resources, or with exactly cdk8s-plus' own
+   *   defaults (requests 1000m/512Mi, limits 1500m/2048Mi). cdk8s-plus writes those when none are
+   *   given and the library cannot tell them from a choice: to keep exactly those values, set them
+   *   differently (e.g. a 2049Mi limit).
+   * - Pull policy: `IfNotPresent`, as for the service's own containers, for every container whose
+   *   image has a tag other than `latest` or a digest and whose policy is unset or `Always`
+   *   (cdk8s-plus' default, indistinguishable from a choice). An image without a tag or tagged
+   *   `latest` keeps `Always`, as a node's cached copy may be stale; `Never` is kept.
+   * - A writable `/tmp`: an emptyDir (256Mi) mounted at `/tmp` in every container with
+   *   `readOnlyRootFilesystem: true` that mounts nothing there.
+   * - The restricted standard's container rules where the container says nothing:
+   *   `allowPrivilegeEscalation: false` and `capabilities.drop: [ALL]`.
+   *
+   * Bad input fails at once, naming what it got (construct path, apiVersion and kind): a workload
+   * of another kind (a bare Pod, a ConfigMap, a construct with no API object), in another
+   * namespace, gated already (by this or another MigratedService), whose pods may run as root
+   * (runAsUser 0, runAsNonRoot not true, privileged), or with no ServiceAccount of its own but
    * `automountServiceAccountToken: true`. Containers added after `gate()` are checked at synth.
    *
-   * @param workload a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
+   * @param workload a construct that synthesizes a Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
    */
-  public gate(workload: kplus.AbstractPod): void {
+  public gate(workload: IConstruct): void {
     const r = this.resolved;
     const fail: Fail = failFor(r.path);
     const path = workload?.node?.path ?? String(workload);
+    const obj = apiObjectOf(workload);
     const kind = gatedKind(workload); // undefined for anything else, undefined and null included
-    if (!kind) {
-      fail('workload of gate()', path, 'only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be ' +
-        `gated${workload instanceof kplus.Pod ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);
+    if (!obj || !kind) {
+      const what = obj ? `it synthesizes ${obj.apiVersion} ${obj.kind}` : 'it synthesizes no Kubernetes object (no ApiObject, itself or as its default child)';
+      fail('workload of gate()', path, `${what}; only ${GATED_KINDS_TEXT} can be gated, made with cdk8s-plus of any ` +
+        'version, an imported Kube* class or an ApiObject' +
+        `${obj?.kind === 'Pod' ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);
     }
-    const owner = gateOwner(workload);
+    const owner = gateOwner(obj);
     if (owner !== undefined) {
       fail('workload of gate()', path, owner === r.path
         ? 'this MigratedService gates it already (its own Deployment is always gated); gate each workload once'
@@ -481,61 +512,88 @@ export class MigratedService extends Construct {
           'gate it from the service whose database it uses');
     }
     const namespace = ApiObject.of(this.deployment).metadata.namespace;
-    const theirs = ApiObject.of(workload).metadata.namespace;
+    const theirs = obj.metadata.namespace;
     if (theirs !== namespace) {
       fail('workload of gate()', path, `it is in namespace ${JSON.stringify(theirs ?? null)}, the service in ` +
         `${JSON.stringify(namespace ?? null)}; the waiter reads the Job (and its Role binds) in one namespace: ` +
         'create the workload in the same chart or namespace');
     }
-    const rootProblem = (): string | undefined => {
-      const why = rootReason(podSpecOf(workload, kind.podSpecPath));
+    const rootProblem = (podSpec: any): string | undefined => {
+      const why = rootReason(podSpec);
       return why && `${why}; gated pods must pass the "restricted" Pod Security Standard: run as a non-root UID ` +
-        '(securityContext: { ensureNonRoot: true, user: 1000 }), never privileged';
+        '(cdk8s-plus: securityContext: { ensureNonRoot: true, user: 1000 }; otherwise runAsNonRoot: true and ' +
+        'runAsUser: 1000 in the pod\'s or each container\'s securityContext), never privileged';
     };
-    // A workload without containers yet cannot be rendered; the check at synth covers it.
-    const problem = workload.containers.length > 0 ? rootProblem() : undefined;
+    // A cdk8s-plus workload without containers yet cannot be rendered; the check at synth covers it.
+    let podSpec: any;
+    try {
+      podSpec = valueAt(obj.toJson(), kind.podSpecPath);
+    } catch {
+      podSpec = undefined;
+    }
+    const problem = (podSpec?.containers ?? []).length > 0 ? rootProblem(podSpec) : undefined;
     if (problem) fail('workload of gate()', path, problem);
 
     // The waiter reads the Job (there is a RoleBinding): whose token does it get?
     const needsToken = this.roleBinding !== undefined;
-    if (needsToken && !workload.serviceAccount && workload.automountServiceAccountToken) {
+    const ownServiceAccount: string | undefined = podSpec?.serviceAccountName ?? podSpec?.serviceAccount;
+    if (needsToken && !ownServiceAccount && podSpec?.automountServiceAccountToken === true) {
       fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
         'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
         'to the waiter\'s Role) or turn the token off');
     }
 
     // Valid: from here on the workload is changed.
-    markGated(workload, r.path);
+    markGated(obj, r.path);
+    const toJson = obj.toJson.bind(obj);
     workload.node.addValidation({
       validate: () => {
-        const later = rootProblem();
+        const later = rootProblem(valueAt(toJson(), kind.podSpecPath));
         return later ? [new MigratedServiceError(`workload of gate() of MigratedService "${r.path}"`, path, later).message] : [];
       },
     });
-    workload.podMetadata.addAnnotation(IMAGE_TAG_ANNOTATION_KEY, r.key.value);
-    hardenPod(workload, kind.podSpecPath);
     if (this.postRolloutJob && kind.rollout) {
-      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, workload, kind.rollout);
+      waitForRolloutOf(this.postRolloutJob, this.postRolloutRole!, obj.name, kind.rollout);
     }
-    const tmp = tmpVolume(workload, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
-    const spec = this.bindWaiter(tmp);
-    if (!spec.container) return; // Waiter.none(): nothing to wait for
-    this.heldWorkloads.push({ kind: ApiObject.of(workload).kind as AlertWorkload['kind'], name: workload.name });
-    if (needsToken) {
-      if (workload.serviceAccount) {
-        this.roleBinding!.addSubjects(workload.serviceAccount);
-      } else {
-        ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${kind.podSpecPath}/serviceAccountName`, this.serviceAccount.name));
+    const edits = this.gateEdits(needsToken);
+    if (edits.initContainers.length > 0) {
+      this.heldWorkloads.push({ kind: obj.kind as AlertWorkload['kind'], name: obj.name });
+      if (needsToken && ownServiceAccount) {
+        this.roleBinding!.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this,
+          `GatedServiceAccount${this.gatedServiceAccounts++}`, ownServiceAccount, { namespaceName: namespace }));
       }
     }
-    const index = workload.initContainers.length;
-    workload.addInitContainer(spec.container);
-    // First: the workload's own init containers may already need the new schema (with none, the
-    // move is a no-op).
-    ApiObject.of(workload).addJsonPatch(JsonPatch.move(`${kind.podSpecPath}/initContainers/${index}`, `${kind.podSpecPath}/initContainers/0`));
-    if (needsToken) {
-      mountWaiterToken(workload, kind.podSpecPath, 0);
-    }
+    editAtSynth(obj, json => applyGateEdits(json, kind.podSpecPath, {
+      ...edits,
+      serviceAccountName: needsToken && edits.initContainers.length > 0 ? this.serviceAccount.name : undefined,
+    }));
+  }
+
+  /**
+   * What `gate()` adds to a workload, in the API's spelling: the waiter (rendered once by
+   * cdk8s-plus-28, as for the service's own pods, then copied verbatim), its volumes, the labels,
+   * the tag and the library's defaults.
+   */
+  private gateEdits(needsToken: boolean): GateEdits {
+    const r = this.resolved;
+    const scratch = new Chart(new App(), 'gate');
+    const tmp = tmpVolume(scratch, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
+    const spec = this.bindWaiter(tmp);
+    const probe = new kplus.Deployment(scratch, 'probe', {
+      containers: [{ name: 'probe', image: 'probe', resources: SERVICE_RESOURCES }],
+      initContainers: spec.container ? [spec.container] : [],
+      volumes: [tmp],
+    });
+    if (spec.container && needsToken) mountWaiterToken(probe, '/spec/template/spec', 0);
+    const rendered = valueAt(scratch.toJson().find((o: any) => o.kind === 'Deployment'), '/spec/template/spec');
+    return {
+      labels: r.labels,
+      podAnnotations: { [IMAGE_TAG_ANNOTATION_KEY]: r.key.value },
+      resources: rendered.containers[0].resources,
+      tmpVolume: rendered.volumes.find((v: any) => v.name === GATE_TMP_VOLUME),
+      initContainers: spec.container ? [rendered.initContainers[0]] : [],
+      volumes: spec.container ? rendered.volumes.filter((v: any) => v.name !== GATE_TMP_VOLUME) : [],
+    };
   }
 
   /** The waiter's init container for a pod whose writable /tmp is `tmp`. */

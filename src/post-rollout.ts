@@ -133,9 +133,9 @@ export function rolloutWaiter(image: string, uid: number | undefined, tag: strin
  *
  * @internal
  */
-export function waitForRolloutOf(job: kplus.Job, role: kplus.Role, workload: kplus.AbstractPod, kind: string): void {
-  ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/template/spec/initContainers/0/command/-', `${kind}/${workload.name}`));
-  role.allow(['get'], workload as unknown as kplus.IApiResource);
+export function waitForRolloutOf(job: kplus.Job, role: kplus.Role, name: string, kind: string): void {
+  ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/template/spec/initContainers/0/command/-', `${kind}/${name}`));
+  role.allow(['get'], { apiGroup: 'apps', resourceType: `${kind}s`, resourceName: name });
 }
 
 /**

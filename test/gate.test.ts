@@ -208,7 +208,7 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
       const svc = service(chart);
       const worker = new kplus.Deployment(chart, 'worker', props as kplus.DeploymentProps);
       expect(() => svc.gate(worker)).toThrow(message);
-      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) .*restricted.*non-root UID \(securityContext: \{ ensureNonRoot: true, user: 1000 \}\), never privileged$/);
+      expect(() => svc.gate(worker)).toThrow(/^Invalid workload of gate\(\) .*restricted.*non-root UID \(cdk8s-plus: securityContext: \{ ensureNonRoot: true, user: 1000 \}; otherwise runAsNonRoot: true and runAsUser: 1000 in the pod's or each container's securityContext\), never privileged$/);
     });
   });
 
@@ -237,11 +237,11 @@ describe('gate(): bad input fails with a MigratedServiceError', () => {
     synth(chart => {
       const svc = service(chart);
       const pod = new kplus.Pod(chart, 'pod', { containers: [WORKER_CONTAINER] });
-      expect(() => svc.gate(pod)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/pod": only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be gated \(a bare Pod/);
-      expect(() => svc.gate(undefined as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "undefined": only a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job or CronJob can be gated$/);
-      expect(() => svc.gate(null as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "null": only a cdk8s-plus/);
+      expect(() => svc.gate(pod)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "test\/pod": it synthesizes v1 Pod; only a Deployment, StatefulSet or DaemonSet \(apps\/v1\), or a Job or CronJob \(batch\/v1\) can be gated.*\(a bare Pod/);
+      expect(() => svc.gate(undefined as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "undefined": it synthesizes no Kubernetes object.*only a Deployment, StatefulSet or DaemonSet \(apps\/v1\), or a Job or CronJob \(batch\/v1\) can be gated/);
+      expect(() => svc.gate(null as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "null": it synthesizes no Kubernetes object/);
       // A plain object from a JavaScript caller: the same error, not a TypeError.
-      expect(() => svc.gate({} as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "\[object Object\]": only a cdk8s-plus/);
+      expect(() => svc.gate({} as any)).toThrow(/^Invalid workload of gate\(\) of MigratedService "test\/myapp" "\[object Object\]": it synthesizes no Kubernetes object/);
     });
   });
 

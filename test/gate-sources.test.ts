@@ -1,0 +1,296 @@
+import { ApiObject, Chart, Cron } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+// The generated classes `cdk8s import k8s` writes into an app (cdk8s-plus-28 ships the same ones).
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import * as kplus33 from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as batchV1 from 'kubernetes-models/batch/v1';
+import { MigratedService } from '../src';
+import { baseProps, Manifest, restrictedViolations, synth } from './support/k8s';
+
+/** A container as a user writes it for the restricted standard in the API's own spelling. */
+const RAW_CONTAINER = {
+  name: 'worker',
+  image: 'registry.example.com/myapp:v1.2.3',
+  command: ['bin/worker'],
+  securityContext: {
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  },
+};
+const POD_TEMPLATE = { metadata: { labels: { app: 'worker' } }, spec: { containers: [RAW_CONTAINER] } };
+
+/** What the library gives its own containers when the user sets no resources (src/resources.ts). */
+const LIBRARY_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+
+interface Source {
+  readonly name: string;
+  readonly kind: string;
+  readonly make: (chart: Chart) => Construct;
+  readonly podSpec: (m: Manifest) => any;
+  readonly template: (m: Manifest) => any;
+}
+
+const TEMPLATE = (m: Manifest) => m.spec.template;
+const CRON_TEMPLATE = (m: Manifest) => m.spec.jobTemplate.spec.template;
+
+const SOURCES: Source[] = [
+  {
+    name: 'cdk8s-plus-33 Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
+    make: c => new kplus33.Deployment(c, 'worker', {
+      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
+    }),
+  },
+  {
+    name: 'cdk8s-plus-33 CronJob',
+    kind: 'CronJob',
+    template: CRON_TEMPLATE,
+    podSpec: m => m.spec.jobTemplate.spec.template.spec,
+    make: c => new kplus33.CronJob(c, 'worker', {
+      schedule: Cron.daily(),
+      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
+    }),
+  },
+  {
+    name: 'cdk8s-plus-28 Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
+    make: c => new kplus.Deployment(c, 'worker', {
+      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
+    }),
+  },
+  {
+    name: 'KubeDeployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
+    make: c => new k8s.KubeDeployment(c, 'worker', {
+      metadata: { name: 'worker' },
+      spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
+    }),
+  },
+  {
+    name: 'KubeStatefulSet',
+    kind: 'StatefulSet',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
+    make: c => new k8s.KubeStatefulSet(c, 'worker', {
+      metadata: { name: 'worker' },
+      spec: { serviceName: 'worker', selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
+    }),
+  },
+  {
+    name: 'KubeCronJob',
+    kind: 'CronJob',
+    template: CRON_TEMPLATE,
+    podSpec: m => m.spec.jobTemplate.spec.template.spec,
+    make: c => new k8s.KubeCronJob(c, 'worker', {
+      metadata: { name: 'worker' },
+      spec: {
+        schedule: '0 0 * * *',
+        jobTemplate: { spec: { template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, restartPolicy: 'Never' } } as any } },
+      },
+    }),
+  },
+  {
+    name: 'raw ApiObject Deployment',
+    kind: 'Deployment',
+    template: TEMPLATE,
+    podSpec: m => m.spec.template.spec,
+    make: c => new ApiObject(c, 'worker', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'worker' },
+      spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE },
+    } as any),
+  },
+];
+
+const SCHEMAS: { [kind: string]: new (data: any) => { validate(): void } } = {
+  Deployment: appsV1.Deployment, StatefulSet: appsV1.StatefulSet, CronJob: batchV1.CronJob,
+};
+
+function gated(source: Source) {
+  let svc!: MigratedService;
+  const m = synth(chart => {
+    svc = new MigratedService(chart, 'myapp', baseProps());
+    svc.gate(source.make(chart));
+  });
+  const worker = m.find(o => o.kind === source.kind && o.metadata.name !== 'myapp' && o.metadata.name !== svc.jobName)!;
+  return { m, svc, worker, spec: source.podSpec(worker), template: source.template(worker) };
+}
+
+describe.each(SOURCES)('gate() of a $name', (source) => {
+  test('is held by the service\'s waiter, first, with the Job target and the projected token', () => {
+    // GIVEN a service and a workload from this source, WHEN it is gated
+    const { m, svc, spec } = gated(source);
+    // THEN its first init container is the service's waiter, verbatim
+    const service = m.find(o => o.kind === 'Deployment' && o.metadata.name === 'myapp')!.spec.template.spec;
+    expect(spec.initContainers[0]).toEqual({
+      ...service.initContainers[0],
+      volumeMounts: expect.arrayContaining([{ mountPath: '/tmp', name: 'migration-waiter-tmp' }]),
+    });
+    expect(spec.initContainers[0].args ?? spec.initContainers[0].command).toContain(svc.jobName);
+    // Its token: in the API's spelling (downwardAPI), mounted into the waiter only.
+    const token = spec.volumes.find((v: any) => v.projected);
+    expect(token.projected.sources[2].downwardAPI).toBeDefined();
+    expect(spec.containers.flatMap((c: any) => c.volumeMounts ?? []).filter((vm: any) => vm.name === token.name)).toEqual([]);
+    expect(spec.serviceAccountName).toBe('myapp');
+    expect(spec.automountServiceAccountToken).toBe(false);
+  });
+
+  test('gets the library\'s defaults: resources, IfNotPresent, a writable /tmp, the service\'s labels and the tag', () => {
+    const { worker, spec, template } = gated(source);
+    const container = spec.containers[0];
+    expect(container.resources).toEqual(LIBRARY_RESOURCES);
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    expect(container.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'migration-waiter-tmp' });
+    expect(spec.volumes.filter((v: any) => v.name === 'migration-waiter-tmp')).toEqual([{ name: 'migration-waiter-tmp', emptyDir: { sizeLimit: '256Mi' } }]);
+    for (const labels of [worker.metadata.labels, template.metadata.labels]) {
+      expect(labels).toMatchObject({ 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/version': 'v1.2.3', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
+    }
+    expect(template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v1.2.3');
+  });
+
+  test('passes the restricted standard and the API schema of its kind', () => {
+    const { worker, spec } = gated(source);
+    expect(restrictedViolations(spec)).toEqual([]);
+    expect(() => new SCHEMAS[source.kind](worker).validate()).not.toThrow();
+  });
+});
+
+describe('gate() keeps what the user set', () => {
+  test('own resources, pull policy, /tmp mount and label values are not changed', () => {
+    // GIVEN a raw Deployment that sets all of them
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new ApiObject(chart, 'worker', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } },
+        spec: {
+          selector: { matchLabels: { app: 'worker' } },
+          template: {
+            metadata: { labels: { 'app': 'worker', 'app.kubernetes.io/name': 'worker' } },
+            spec: {
+              volumes: [{ name: 'scratch', emptyDir: {} }],
+              containers: [{
+                ...RAW_CONTAINER,
+                imagePullPolicy: 'Never',
+                resources: { requests: { cpu: '2', memory: '1Gi' } },
+                volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }],
+              }],
+            },
+          },
+        },
+      } as any));
+    });
+    // WHEN synthesized, THEN the user's values stand
+    const worker = m.find(o => o.metadata.name === 'worker')!;
+    const c = worker.spec.template.spec.containers[0];
+    expect(c.resources).toEqual({ requests: { cpu: '2', memory: '1Gi' } });
+    expect(c.imagePullPolicy).toBe('Never');
+    expect(c.volumeMounts).toEqual([{ name: 'scratch', mountPath: '/tmp' }]);
+    expect(worker.metadata.labels['app.kubernetes.io/name']).toBe('worker');
+    expect(worker.spec.template.metadata.labels['app.kubernetes.io/name']).toBe('worker');
+    // The selector is never touched (it is immutable on an existing Deployment).
+    expect(worker.spec.selector).toEqual({ matchLabels: { app: 'worker' } });
+  });
+
+  test('a cdk8s-plus workload with explicit non-default resources keeps them', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new kplus33.Deployment(chart, 'worker', {
+        containers: [{
+          image: 'registry.example.com/myapp:v1.2.3',
+          securityContext: { user: 1000 },
+          resources: { cpu: { request: kplus33.Cpu.millis(250) } },
+          imagePullPolicy: kplus33.ImagePullPolicy.NEVER,
+        }],
+      }));
+    });
+    const c = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec.containers[0];
+    expect(c.resources).toEqual({ requests: { cpu: '250m' } });
+    expect(c.imagePullPolicy).toBe('Never');
+  });
+
+  test('an image without a tag or tagged latest keeps pull policy Always (a node\'s copy may be stale)', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new kplus33.Deployment(chart, 'worker', {
+        containers: [
+          { name: 'a', image: 'registry.example.com/myapp:latest', securityContext: { user: 1000 } },
+          { name: 'b', image: 'registry.example.com:5000/myapp', securityContext: { user: 1000 } },
+          { name: 'c', image: 'registry.example.com/myapp@sha256:' + 'a'.repeat(64), securityContext: { user: 1000 } },
+        ],
+      }));
+    });
+    const cs = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec.containers;
+    expect(cs.map((c: any) => c.imagePullPolicy)).toEqual(['Always', 'Always', 'IfNotPresent']);
+  });
+});
+
+describe('gate() of something it cannot hold names what it got and what is accepted', () => {
+  const ACCEPTED = /only a Deployment, StatefulSet or DaemonSet \(apps\/v1\), or a Job or CronJob \(batch\/v1\) can be gated, made with cdk8s-plus of any version, an imported Kube\* class or an ApiObject/;
+
+  test.each([
+    ['a ConfigMap', (c: Chart) => new kplus33.ConfigMap(c, 'cfg'), /"test\/cfg": it synthesizes v1 ConfigMap; /],
+    ['a Service', (c: Chart) => new kplus.Service(c, 'svc', { ports: [{ port: 80 }] }), /"test\/svc": it synthesizes v1 Service; /],
+    ['a construct with no ApiObject', (c: Chart) => new Construct(c, 'group'), /"test\/group": it synthesizes no Kubernetes object \(no ApiObject, itself or as its default child\); /],
+    ['a raw ApiObject of another apiVersion', (c: Chart) => new ApiObject(c, 'old', { apiVersion: 'extensions/v1beta1', kind: 'Deployment' }), /"test\/old": it synthesizes extensions\/v1beta1 Deployment; /],
+  ])('%s', (_what, make, got) => {
+    synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      const workload = make(chart);
+      expect(() => svc.gate(workload)).toThrow(got);
+      expect(() => svc.gate(workload)).toThrow(ACCEPTED);
+    });
+  });
+});
+
+describe('an app written with cdk8s-plus-33 (README "Which cdk8s-plus")', () => {
+  test('its ConfigMap feeds the service through cdk8s-plus-28\'s Env, and its worker is gated as written', () => {
+    // GIVEN a ConfigMap and a worker of cdk8s-plus-33, WHEN used as the README says
+    const m = synth(chart => {
+      const config = new kplus33.ConfigMap(chart, 'config', { metadata: { name: 'myapp-config' }, data: { A: '1' } });
+      const web = new MigratedService(chart, 'myapp', baseProps({
+        envFrom: [kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'cfg', config.name))],
+      }));
+      web.gate(new kplus33.Deployment(chart, 'worker', { containers: [{ image: web.serviceImage, securityContext: { user: 1000 } }] }));
+    });
+    // THEN the service reads that ConfigMap and the worker waits
+    const service = m.find(o => o.kind === 'Deployment' && o.metadata.name === 'myapp')!;
+    expect(service.spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'myapp-config' } }]);
+    const worker = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!;
+    expect(worker.spec.template.spec.initContainers[0].name).toBe('wait-for-migration');
+  });
+});
+
+describe('gate() of a raw ApiObject with its own ServiceAccount', () => {
+  test('keeps it, binds it to the waiter\'s Role in the service\'s namespace, and leaves automount as written', () => {
+    // GIVEN a raw Deployment that runs under ServiceAccount "worker"
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps());
+      svc.gate(new ApiObject(chart, 'worker', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'worker' },
+        spec: { selector: { matchLabels: { app: 'worker' } }, template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, serviceAccountName: 'worker' } } },
+      } as any));
+    });
+    // THEN
+    const spec = m.find(o => o.metadata.name === 'worker')!.spec.template.spec;
+    expect(spec.serviceAccountName).toBe('worker');
+    expect(spec.automountServiceAccountToken).toBeUndefined();
+    expect(m.find(o => o.kind === 'RoleBinding' && o.metadata.name.includes('waiter'))!.subjects).toContainEqual(
+      { apiGroup: '', kind: 'ServiceAccount', name: 'worker', namespace: 'myapp' });
+  });
+});
