@@ -293,7 +293,7 @@ function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProp
   checkId('postRollout.waiterRunAsUser', post.waiterRunAsUser, fail);
   // A blank image also contains whitespace.
   if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage === '' || /\s/.test(post.waiterImage))) {
-    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
+    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"');
   }
   const rolloutTimeoutSeconds = post.rolloutTimeout?.toSeconds() ?? 1800;
   if (post.activeDeadline !== undefined && post.activeDeadline.toSeconds() <= rolloutTimeoutSeconds) {

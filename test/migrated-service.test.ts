@@ -286,7 +286,7 @@ describe('the Deployment', () => {
     const d = one(m, 'Deployment');
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.progressDeadlineSeconds).toBe(600);
-    expect(initContainer(m).image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
+    expect(initContainer(m).image).toBe('docker.io/alpine/kubectl:1.34.1');
     expect(initContainer(m).command.slice(3, 5)).toEqual(['wait-for-migration', one(m, 'Job').metadata.name]);
   });
 
