@@ -107,6 +107,7 @@ export interface ResolvedProps {
   readonly replicas: number;
   readonly serviceType: kplus.ServiceType;
   readonly progressDeadline: Duration;
+  readonly strategy: kplus.DeploymentStrategy;
   readonly automountServiceAccountToken: boolean;
   readonly fsGroup?: number;
   readonly imagePullSecret?: kplus.ISecret;
@@ -255,6 +256,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     replicas: props.replicas ?? 2,
     serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
     progressDeadline: props.progressDeadline ?? defaultProgressDeadline(migration.activeDeadline),
+    strategy: props.strategy ?? defaultStrategy(),
     automountServiceAccountToken: props.automountServiceAccountToken ?? false,
     fsGroup: props.fsGroup,
     imagePullSecret: props.imagePullSecret,
@@ -463,4 +465,16 @@ export function checkLabels(labels: { [key: string]: string } | undefined, fail:
       fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
     }
   }
+}
+
+/**
+ * Every new pod at once, no old pod stopped before a new one is Ready (see `strategy`).
+ *
+ * @internal
+ */
+export function defaultStrategy(): kplus.DeploymentStrategy {
+  return kplus.DeploymentStrategy.rollingUpdate({
+    maxSurge: kplus.PercentOrAbsolute.percent(100),
+    maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+  });
 }
