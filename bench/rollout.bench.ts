@@ -239,7 +239,12 @@ async function overheadRollout(ns: string, config: OverheadConfig, replicas: num
   let jobName = '';
   const yaml = synthYaml(ns, chart => {
     jobName = new MigratedService(chart, 'bench', {
-      image: APP, imageTag: tag, replicas, port: 8080, runAsUser: 1000, resources: SMALL,
+      image: APP,
+      imageTag: tag,
+      replicas,
+      port: 8080,
+      runAsUser: 1000,
+      resources: SMALL,
       migration: { command: ['sh', '-c', 'echo migrating; sleep 3; echo migrated'], resources: SMALL },
       ...config.props(8080),
     }).jobName;

@@ -289,7 +289,10 @@ describe('the Deployment', () => {
 
   test('GIVEN a strategy WHEN synthesized THEN the Deployment uses it', () => {
     const rolling = synthService({
-      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.percent(10) }),
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+        maxUnavailable: kplus.PercentOrAbsolute.percent(10),
+      }),
     });
     expect(one(rolling, 'Deployment').spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: '10%' } });
     expect(one(synthService({ strategy: kplus.DeploymentStrategy.recreate() }), 'Deployment').spec.strategy).toEqual({ type: 'Recreate' });
