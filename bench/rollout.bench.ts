@@ -17,17 +17,25 @@
  *    that runs it with -v=6 and appends its request lines to a file in the pod's /tmp, read from
  *    the node (local cluster only), over a window while the migration runs.
  *
+ * 4. Overhead beyond the migration (issue 21 item 7): apply -> every new pod Ready minus the
+ *    migration's own run, at 2 and at 10 replicas, for "before" (cdk8s-plus' startup probe, TCP
+ *    every 10 s with 3 failures, set explicitly, and its 25%/25% rolling update), "probe only" (the
+ *    current probe, the old strategy) and "after" (the current defaults), all in this run, each
+ *    as a ratio to "before". Times are the cluster's own: the Job's creationTimestamp (the apply),
+ *    the migrate container's startedAt/finishedAt, the new pods' Ready condition (1 s resolution).
+ *
  * Options: --rounds 5 (after one warm-up), --window 120 (seconds counted), --skip-requests,
- * --skip-behaviour, --markdown (rewrites the block between the rollout-bench markers in
- * docs/performance.md). Uses namespaces waiter-bench-*, deleted at the end. Not run by CI.
+ * --skip-behaviour, --overhead-rounds 2, --skip-overhead, --only-overhead, --markdown (rewrites the
+ * blocks between the rollout-bench and rollout-overhead markers in docs/performance.md). Uses
+ * namespaces waiter-bench-* and overhead-bench-*, deleted at the end. Not run by CI.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
-import { MigratedService, Waiter } from '../src';
-import { flag, option, writeMarkdownBlock } from './support/cli';
+import { MigratedService, MigratedServiceProps, Waiter } from '../src';
+import { flag, loadAverage, option, writeMarkdownBlock } from './support/cli';
 import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
 import { countingImage, requestLines, summarize } from './support/requests';
 import {
@@ -205,9 +213,112 @@ async function requestsPerMinute(w: WaiterUnderTest, tag: string, windowSeconds:
 
 const fmt = (ms: number) => (ms / 1000).toFixed(2);
 
+/** A configuration of the service whose rollout overhead is measured. */
+interface OverheadConfig {
+  readonly label: string;
+  readonly props: (port: number) => Partial<MigratedServiceProps>;
+}
+
+/** cdk8s-plus' rolling update (25% / 25%), the Deployment's strategy before issue 21. */
+const OLD_STRATEGY = kplus.DeploymentStrategy.rollingUpdate({
+  maxSurge: kplus.PercentOrAbsolute.percent(25), maxUnavailable: kplus.PercentOrAbsolute.percent(25),
+});
+/** cdk8s-plus' default startup probe for a port, the library's before issue 21: every 10 s, 3 failures. */
+const OLD_STARTUP = (port: number) => kplus.Probe.fromTcpSocket({ port, failureThreshold: 3, periodSeconds: Duration.seconds(10) });
+
+const OVERHEAD_CONFIGS: OverheadConfig[] = [
+  { label: 'before', props: port => ({ startup: OLD_STARTUP(port), strategy: OLD_STRATEGY }) },
+  { label: 'probe only', props: () => ({ strategy: OLD_STRATEGY }) },
+  { label: 'after', props: () => ({}) },
+];
+
+interface Overhead { total: number; migration: number; overhead: number }
+
+/** One release of `tag` at `replicas`, timed on the cluster's own timestamps. */
+async function overheadRollout(ns: string, config: OverheadConfig, replicas: number, tag: string): Promise<Overhead> {
+  let jobName = '';
+  const yaml = synthYaml(ns, chart => {
+    jobName = new MigratedService(chart, 'bench', {
+      image: APP,
+      imageTag: tag,
+      replicas,
+      port: 8080,
+      runAsUser: 1000,
+      resources: SMALL,
+      migration: { command: ['sh', '-c', 'echo migrating; sleep 3; echo migrated'], resources: SMALL },
+      ...config.props(8080),
+    }).jobName;
+  });
+  apply(yaml, ns);
+  await waitFor(`${config.label} ${replicas} ${tag} rolled out`, () => rolledOut(ns, 'bench') && podsOf(ns, tag).length === replicas
+    && podsOf(ns, tag).every(p => p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')),
+  { namespace: ns, intervalMs: 500, timeoutMs: 600_000 });
+  const job = getJson(['job', jobName, '-n', ns]);
+  const applied = Date.parse(job.metadata.creationTimestamp);
+  const [migratePod] = getJson(['pods', '-n', ns, '-l', `job-name=${jobName}`]).items;
+  const run = migratePod.status.containerStatuses.find((c: any) => c.name === 'migrate').state.terminated;
+  const migration = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  const lastReady = Math.max(...podsOf(ns, tag).map(p => Date.parse(p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime)));
+  return { total: lastReady - applied, migration, overhead: lastReady - applied - migration };
+}
+
+/** Part 4: every configuration at 2 and 10 replicas, `rounds` measured releases each after a warm-up. */
+async function overheads(rounds: number): Promise<string[]> {
+  const sizes = [2, 10];
+  const tags = Array.from({ length: rounds + 1 }, (_, i) => `o${i}`);
+  for (const tag of tags) appImage(tag);
+  const results = new Map<string, Overhead[]>();
+  const namespaces: string[] = [];
+  try {
+    for (const replicas of sizes) {
+      const nss = OVERHEAD_CONFIGS.map(c => {
+        const ns = createNamespace(`overhead-bench-${replicas}`);
+        namespaces.push(ns);
+        return { c, ns };
+      });
+      // Warm-up: the Deployment exists at this size; its pods are the "old" ones of the first round.
+      for (const { c, ns } of nss) await overheadRollout(ns, c, replicas, tags[0]);
+      for (let r = 1; r <= rounds; r++) {
+        const order = r % 2 ? nss : [...nss].reverse();
+        for (const { c, ns } of order) {
+          const o = await overheadRollout(ns, c, replicas, tags[r]);
+          const key = `${c.label}@${replicas}`;
+          results.set(key, [...(results.get(key) ?? []), o]);
+          process.stdout.write(`overhead round ${r} ${c.label} ${replicas} replicas: total ${fmt(o.total)} s, migration ${fmt(o.migration)} s, overhead ${fmt(o.overhead)} s\n`);
+        }
+      }
+    }
+  } finally {
+    for (const ns of namespaces) deleteNamespace(ns);
+  }
+  const med = (key: string, k: keyof Overhead) => median(results.get(key)!.map(o => o[k]));
+  const target: { [n: number]: number } = { 2: 3000, 10: 6000 };
+  const lines = [
+    `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; rounds: ${rounds} (+1 warm-up) per configuration and size, medians; load average at end: ${loadAverage()}`,
+    '- times from the cluster: Job creationTimestamp (apply) -> last new pod\'s Ready condition, minus the `migrate` container\'s startedAt -> finishedAt (all 1 s resolution, so ±1 s)',
+    '',
+    '| configuration | replicas | total s | migration s | overhead s | overhead, every round s | ratio to before | target s |',
+    '|:--|--:|--:|--:|--:|:--|--:|--:|',
+  ];
+  for (const replicas of sizes) {
+    for (const c of OVERHEAD_CONFIGS) {
+      const key = `${c.label}@${replicas}`;
+      const ratio = med(key, 'overhead') / med(`before@${replicas}`, 'overhead');
+      lines.push(`| ${c.label} | ${replicas} | ${fmt(med(key, 'total'))} | ${fmt(med(key, 'migration'))} | ${fmt(med(key, 'overhead'))} | ${results.get(key)!.map(o => fmt(o.overhead)).join(', ')} | ${ratio.toFixed(2)} | ${c.label === 'after' ? `≤ ${target[replicas] / 1000}` : ''} |`);
+    }
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const found = ensureCluster();
   if (!found.cluster) throw new Error(`rollout-bench needs a cluster: ${found.skip}`);
+  if (!flag('skip-overhead')) {
+    const text = (await overheads(option('overhead-rounds', 2))).join('\n');
+    process.stdout.write(`\n${text}\n`);
+    if (flag('markdown')) writeMarkdownBlock(DOC, 'rollout-overhead', text);
+  }
+  if (flag('only-overhead')) return;
   const rounds = option('rounds', 5);
   const windowSeconds = option('window', 120);
   const tags = Array.from({ length: rounds + 1 }, (_, i) => `r${i}`);

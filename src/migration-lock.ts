@@ -22,16 +22,16 @@ export const LOCK_RESOURCES: kplus.ContainerResources = {
 export interface LeaseMigrationLockOptions {
   /**
    * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`, `expr`),
-   * as for `Waiter.kubectl()`. Mirror it and pin it by digest for reproducible releases.
+   * as for `Waiter.kubectl()`. Mirror it into your registry and pin it (docs/waiters.md#the-image).
    *
-   * @default "cgr.dev/chainguard/kubectl:latest-dev"
+   * @default "docker.io/alpine/kubectl:1.34.1"
    */
   readonly image?: string;
 
   /**
    * UID the lock container runs as.
    *
-   * @default 65532 (the chainguard images' nonroot user)
+   * @default 65532 (any non-root UID works; the default image needs no particular user)
    */
   readonly runAsUser?: number;
 }
@@ -102,7 +102,7 @@ class LeaseMigrationLock extends MigrationLock {
     const image = options.image;
     if (image !== undefined && (typeof image !== 'string' || image === '' || /\s/.test(image))) {
       throw new MigratedServiceError('MigrationLock.lease image', image,
-        'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
+        'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"');
     }
     checkId('MigrationLock.lease runAsUser', options.runAsUser, (prop, value, fix) => {
       throw new MigratedServiceError(prop, value, fix);

@@ -70,14 +70,14 @@ export interface PostRolloutOptions extends RunAsOptions {
   /**
    * An image with `kubectl` and a POSIX shell (`sh`, `sed`, `date`, `sleep`) for the rollout wait.
    *
-   * @default "cgr.dev/chainguard/kubectl:latest-dev" (pin it by digest for reproducible rollouts)
+   * @default "docker.io/alpine/kubectl:1.34.1" (a versioned tag; mirror it into your registry, see docs/waiters.md#the-image)
    */
   readonly waiterImage?: string;
 
   /**
    * UID the rollout waiter runs as.
    *
-   * @default 65532 (the chainguard images' nonroot user)
+   * @default 65532 (any non-root UID works; the default image needs no particular user)
    */
   readonly waiterRunAsUser?: number;
 

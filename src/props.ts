@@ -107,6 +107,7 @@ export interface ResolvedProps {
   readonly replicas: number;
   readonly serviceType: kplus.ServiceType;
   readonly progressDeadline: Duration;
+  readonly strategy: kplus.DeploymentStrategy;
   readonly automountServiceAccountToken: boolean;
   readonly fsGroup?: number;
   readonly imagePullSecret?: kplus.ISecret;
@@ -255,6 +256,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     replicas: props.replicas ?? 2,
     serviceType: props.serviceType ?? kplus.ServiceType.CLUSTER_IP,
     progressDeadline: props.progressDeadline ?? defaultProgressDeadline(migration.activeDeadline),
+    strategy: props.strategy ?? defaultStrategy(),
     automountServiceAccountToken: props.automountServiceAccountToken ?? false,
     fsGroup: props.fsGroup,
     imagePullSecret: props.imagePullSecret,
@@ -293,7 +295,7 @@ function resolvePostRollout(post: PostRolloutOptions, props: MigratedServiceProp
   checkId('postRollout.waiterRunAsUser', post.waiterRunAsUser, fail);
   // A blank image also contains whitespace.
   if (post.waiterImage !== undefined && (typeof post.waiterImage !== 'string' || post.waiterImage === '' || /\s/.test(post.waiterImage))) {
-    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"');
+    fail('postRollout.waiterImage', post.waiterImage, 'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"');
   }
   const rolloutTimeoutSeconds = post.rolloutTimeout?.toSeconds() ?? 1800;
   if (post.activeDeadline !== undefined && post.activeDeadline.toSeconds() <= rolloutTimeoutSeconds) {
@@ -463,4 +465,16 @@ export function checkLabels(labels: { [key: string]: string } | undefined, fail:
       fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
     }
   }
+}
+
+/**
+ * Every new pod at once, no old pod stopped before a new one is Ready (see `strategy`).
+ *
+ * @internal
+ */
+export function defaultStrategy(): kplus.DeploymentStrategy {
+  return kplus.DeploymentStrategy.rollingUpdate({
+    maxSurge: kplus.PercentOrAbsolute.percent(100),
+    maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+  });
 }

@@ -9,10 +9,15 @@ import { checkId, RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './
 export const K8S_WAIT_FOR_IMAGE = 'groundnuty/k8s-wait-for:no-root-v2.0';
 /** The UID the non-root k8s-wait-for image is built for. */
 const K8S_WAIT_FOR_UID = 1100;
-/** The default image of `Waiter.kubectl()`: a maintained kubectl image with a POSIX shell. */
-export const KUBECTL_IMAGE = 'cgr.dev/chainguard/kubectl:latest-dev';
 /**
- * The UID of the chainguard images' `nonroot` user.
+ * The default image of `Waiter.kubectl()`, `MigrationLock.lease()` and the post-rollout waiter:
+ * kubectl 1.34.1 on Alpine (busybox `sh`), a versioned tag rather than a moving one (see
+ * docs/waiters.md#the-image for why this image and how to mirror it).
+ */
+export const KUBECTL_IMAGE = 'docker.io/alpine/kubectl:1.34.1';
+/**
+ * The non-root UID the kubectl containers run as (the image's own user is root; the pod's
+ * securityContext overrides it).
  *
  * @internal
  */
@@ -51,14 +56,14 @@ export interface KubectlWaiterOptions {
   /**
    * An image with `kubectl` and a POSIX shell (`sh`, `mkfifo`, `date`, `sleep`, `kill`, `cat`).
    *
-   * @default "cgr.dev/chainguard/kubectl:latest-dev" (a moving tag: mirror it and pin it by digest, see docs/waiters.md)
+   * @default "docker.io/alpine/kubectl:1.34.1" (a versioned tag; mirror it into your registry, see docs/waiters.md)
    */
   readonly image?: string;
 
   /**
    * UID the waiter runs as.
    *
-   * @default 65532 (the chainguard images' nonroot user)
+   * @default 65532 (any non-root UID works; the default image needs no particular user)
    */
   readonly runAsUser?: number;
 

@@ -281,12 +281,29 @@ describe('the migration Job', () => {
 });
 
 describe('the Deployment', () => {
+  test('GIVEN no strategy WHEN synthesized THEN every new pod starts at once (maxSurge 100%) and no old pod stops before a new one is Ready', () => {
+    expect(one(synthService(), 'Deployment').spec.strategy).toEqual({
+      type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 },
+    });
+  });
+
+  test('GIVEN a strategy WHEN synthesized THEN the Deployment uses it', () => {
+    const rolling = synthService({
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+        maxUnavailable: kplus.PercentOrAbsolute.percent(10),
+      }),
+    });
+    expect(one(rolling, 'Deployment').spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: '10%' } });
+    expect(one(synthService({ strategy: kplus.DeploymentStrategy.recreate() }), 'Deployment').spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
   test('defaults: 2 replicas, init container waits for the Job with the kubectl waiter, progress deadline 600 s', () => {
     const m = synthService();
     const d = one(m, 'Deployment');
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.progressDeadlineSeconds).toBe(600);
-    expect(initContainer(m).image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
+    expect(initContainer(m).image).toBe('docker.io/alpine/kubectl:1.34.1');
     expect(initContainer(m).command.slice(3, 5)).toEqual(['wait-for-migration', one(m, 'Job').metadata.name]);
   });
 

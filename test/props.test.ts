@@ -53,7 +53,7 @@ describe('bad input: the whole message, advice included', () => {
 
 describe('postRollout: bad input, the whole message', () => {
   const post = (overrides: object) => () => synthService({ postRollout: { command: ['./post'], ...overrides } as any });
-  const WAITER_IMAGE_ADVICE = 'give a full image reference with kubectl and sh, e.g. "cgr.dev/chainguard/kubectl@sha256:<digest>"';
+  const WAITER_IMAGE_ADVICE = 'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"';
   test.each<[string, () => unknown, string]>([
     ['null', () => synthService({ postRollout: null as any }),
       `Invalid postRollout of ${PATH} null: pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }`],

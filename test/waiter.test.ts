@@ -7,6 +7,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
 import { all, baseProps, configAndSecret, initContainer, Manifest, one, RESTRICTED_CONTAINER, synth, synthService } from './support/k8s';
 import { runWaiterCommand } from './support/waiter-command';
+import { isMutableTag } from '../src/mutable-tag';
+import { KUBECTL_IMAGE } from '../src/waiter';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -121,12 +123,31 @@ describe('Waiter.kubectl() (the default)', () => {
     expect(Waiter.kubectl().kind).toBe('kubectl');
   });
 
+  test('GIVEN the defaults WHEN synthesized THEN every kubectl container (waiter, migration lock, post-rollout waiter) uses the pinned, versioned image', () => {
+    expect(KUBECTL_IMAGE).toBe('docker.io/alpine/kubectl:1.34.1');
+    const tag = KUBECTL_IMAGE.slice(KUBECTL_IMAGE.lastIndexOf(':') + 1);
+    expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(isMutableTag(tag)).toBe(false);
+    const m = synthService({
+      waiter: Waiter.kubectl(),
+      postRollout: { command: ['true'] },
+    } as Partial<MigratedServiceProps>);
+    const images = m.flatMap((o: any) => {
+      const spec = o.spec?.template?.spec;
+      return spec ? [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => `${c.name}=${c.image}`) : [];
+    });
+    const kubectlContainers = images.filter(i => i.endsWith(`=${KUBECTL_IMAGE}`)).map(i => i.split('=')[0]).sort();
+    // The migration Job and the post-rollout Job each take the lock.
+    expect(kubectlContainers).toEqual(['migration-lock', 'migration-lock', 'wait-for-migration', 'wait-for-rollout']);
+    expect(images.filter(i => i.includes('chainguard') || i.endsWith(':latest') || i.endsWith(':latest-dev'))).toEqual([]);
+  });
+
   test('GIVEN the defaults WHEN synthesized THEN sh runs the wait script on the Job with a 600 s timeout', () => {
     const m = synthService({ waiter: Waiter.kubectl() });
 
     const init = initContainer(m);
     expect(init.name).toBe('wait-for-migration');
-    expect(init.image).toBe('cgr.dev/chainguard/kubectl:latest-dev');
+    expect(init.image).toBe('docker.io/alpine/kubectl:1.34.1');
     // sh -c SCRIPT $0 $1 $2: the script gets the Job name and the timeout as its arguments.
     expect(init.command).toEqual(['sh', '-c', expect.any(String), 'wait-for-migration', jobName(m), '600']);
     expect(init.args).toBeUndefined();

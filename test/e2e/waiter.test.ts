@@ -1,6 +1,6 @@
 /**
  * The kubectl waiter in real pods: the init container the library synthesizes (public API), the
- * stand-in image `cgr.dev/chainguard/kubectl:latest-dev`, the Role it emits, a restricted namespace.
+ * stand-in for the default image `docker.io/alpine/kubectl:1.34.1`, the Role it emits, a restricted namespace.
  *
  * Bounds are generous so a busy machine cannot fail them; the tight figures (gate latency median,
  * API requests a minute) are measured by `npx projen rollout-bench` (docs/waiters.md).

@@ -23,7 +23,7 @@ import { KUBECTL_WATCH_JSONPATH } from '../../src/waiter';
 /** The Job name the script tests use. */
 export const RECORDED_JOB = 'myapp-migrate-v1-2-3-e3cad1a6f9';
 const NS = 'waiter-recordings';
-const IMAGE = process.env.RECORD_IMAGE ?? 'cgr.dev/chainguard/kubectl:latest-dev';
+const IMAGE = process.env.RECORD_IMAGE ?? 'docker.io/alpine/kubectl:1.34.1';
 const OUT = path.join(__dirname, 'kubectl-recordings');
 
 /** The script's two kubectl calls (see KUBECTL_WAIT_SCRIPT). */

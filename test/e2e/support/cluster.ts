@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { KUBECTL_IMAGE } from '../../../src/waiter';
 
 /** The repository root (this file is test/e2e/support/cluster.ts). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -91,9 +92,9 @@ export function withLock<T>(name: string, fn: () => T, staleMs = 10 * 60_000): T
 const UP_RACE = 'Address already assigned';
 const UP_ATTEMPTS = 10;
 
-function run(script: string): void {
+function run(script: string, ...args: string[]): void {
   for (let attempt = 1; ; attempt++) {
-    const r = spawnSync('bash', [script], { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60_000 });
+    const r = spawnSync('bash', [script, ...args], { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60_000 });
     if (r.status === 0) return;
     if (attempt < UP_ATTEMPTS && (r.stderr ?? '').includes(UP_RACE)) {
       process.stdout.write(`e2e: ${script} lost its node-IP check race (attempt ${attempt}); running it again\n`);
@@ -144,7 +145,7 @@ function findCluster(): ClusterOrSkip {
       run(up);
       startedHere = true;
     }
-    if (!standInsPresent()) run(path.join(LOCAL_K8S_HOME, 'stand-ins.sh'));
+    if (!standInsPresent()) run(path.join(LOCAL_K8S_HOME, 'stand-ins.sh'), KUBECTL_IMAGE);
   });
   const kubectlBin = localKubectl();
   const why = reachable(ownConfig, kubectlBin);
@@ -154,7 +155,8 @@ function findCluster(): ClusterOrSkip {
 
 /** The stand-in waiter images (named like the public ones) are imported in the local containerd. */
 function standInsPresent(): boolean {
-  const names = ['docker.io/groundnuty/k8s-wait-for:no-root-v2.0', 'cgr.dev/chainguard/kubectl:latest-dev'];
+  // The library's default kubectl image (a versioned tag) is built as a stand-in too, under its name.
+  const names = ['docker.io/groundnuty/k8s-wait-for:no-root-v2.0', 'cgr.dev/chainguard/kubectl:latest-dev', KUBECTL_IMAGE];
   const r = spawnSync('ctr', ['--address', containerdSocket(), '-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf-8' });
   return r.status === 0 && names.every(n => r.stdout.split('\n').includes(n));
 }
