@@ -114,8 +114,10 @@ describeOnCluster('Waiter.kubectl() on a real cluster', () => {
       const s = pod.status.initContainerStatuses[0];
       const terminated = s.state.terminated ?? s.lastState.terminated;
       expect(terminated.exitCode).toBe(1);
-      const log = timestampedLog(ns, pod.metadata.name, 'wait-for-migration', !s.state.terminated);
-      const failed = log.find(l => l.text.startsWith(`migration Job ${jobName} failed: `));
+      // Both runs' logs: the kubelet may restart the waiter between this status and the logs call
+      // (the first restart has no back-off), so the run that failed may be current or previous.
+      const log = [true, false].flatMap(previous => timestampedLog(ns, pod.metadata.name, 'wait-for-migration', previous));
+      const failed = log.filter(l => l.text.startsWith(`migration Job ${jobName} failed: `)).sort((a, b) => a.at - b.at)[0];
       expect(failed?.text).toBe(`migration Job ${jobName} failed: ${condition.reason}: ${condition.message}`);
       expect(failed!.at - job.failed!).toBeLessThan(FAIL_BOUND_MS);
       // The service container of v2 never started; v1 still serves.
