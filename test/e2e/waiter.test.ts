@@ -106,20 +106,24 @@ describeOnCluster('Waiter.kubectl() on a real cluster', () => {
       const condition = jobConditions(ns, jobName).Failed;
       expect(condition.reason).toMatch(/^(BackoffLimitExceeded|PodFailurePolicy)$/);
 
-      const [pod] = await waitFor('a v2 pod whose waiter exited', () => {
-        const pods = podsOf('v2');
-        const s = pods[0]?.status?.initContainerStatuses?.[0];
-        return (s?.state?.terminated || s?.lastState?.terminated) && pods;
+      // A run of the waiter that logged the failure. Read both runs' logs: the kubelet restarts the
+      // waiter (the first restart has no back-off), so the run that failed may be current or
+      // previous, and a first run can also have ended otherwise (a Role update that the API server's
+      // authorizer had not seen yet answers Forbidden), so wait for the line rather than read once.
+      const failedLine = (name: string) => [true, false]
+        .flatMap(previous => timestampedLog(ns, name, 'wait-for-migration', previous))
+        .filter(l => l.text.startsWith(`migration Job ${jobName} failed: `))
+        .sort((a, b) => a.at - b.at)[0];
+      const { pod, failed, exitCode } = await waitFor('a v2 pod whose waiter exited 1 and logged the failure', () => {
+        const [p] = podsOf('v2');
+        const s = p?.status?.initContainerStatuses?.[0];
+        const t = s?.state?.terminated ?? s?.lastState?.terminated;
+        const line = t && failedLine(p.metadata.name);
+        return line && { pod: p, failed: line, exitCode: t.exitCode };
       }, { namespace: ns });
-      const s = pod.status.initContainerStatuses[0];
-      const terminated = s.state.terminated ?? s.lastState.terminated;
-      expect(terminated.exitCode).toBe(1);
-      // Both runs' logs: the kubelet may restart the waiter between this status and the logs call
-      // (the first restart has no back-off), so the run that failed may be current or previous.
-      const log = [true, false].flatMap(previous => timestampedLog(ns, pod.metadata.name, 'wait-for-migration', previous));
-      const failed = log.filter(l => l.text.startsWith(`migration Job ${jobName} failed: `)).sort((a, b) => a.at - b.at)[0];
-      expect(failed?.text).toBe(`migration Job ${jobName} failed: ${condition.reason}: ${condition.message}`);
-      expect(failed!.at - job.failed!).toBeLessThan(FAIL_BOUND_MS);
+      expect(exitCode).toBe(1);
+      expect(failed.text).toBe(`migration Job ${jobName} failed: ${condition.reason}: ${condition.message}`);
+      expect(failed.at - job.failed!).toBeLessThan(FAIL_BOUND_MS);
       // The service container of v2 never started; v1 still serves.
       expect(pod.status.containerStatuses[0].state.running).toBeUndefined();
       expect(pod.status.containerStatuses[0].lastState?.terminated).toBeUndefined();
