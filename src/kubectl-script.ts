@@ -9,9 +9,8 @@
  * the script names, under its writable TMPDIR) and exports KUBECONFIG. `tokenFile` is re-read as
  * the kubelet rotates the projected token.
  *
- * @internal
  */
-export const IN_CLUSTER_KUBECONFIG = `# In a pod, kubectl falls back to its in-cluster config only when no client flag is given, and the
+const IN_CLUSTER_KUBECONFIG = `# In a pod, kubectl falls back to its in-cluster config only when no client flag is given, and the
 # watch needs --request-timeout: write that config as a kubeconfig (tokenFile is re-read as the
 # kubelet rotates the token).
 sa=/var/run/secrets/kubernetes.io/serviceaccount
@@ -30,3 +29,25 @@ EOF
 fi
 
 `;
+
+/**
+ * The opening every in-pod kubectl script shares, after its own variables: the names of its FIFO
+ * and kubeconfig under TMPDIR (`name.PID`), a `cleanup` on exit that kills the running watch
+ * (`$watcher`) and removes both files, and the in-cluster kubeconfig.
+ *
+ * @param name the script's name, used in its file names
+ * @internal
+ */
+export function kubectlScriptSetup(name: string): string {
+  return `fifo="\${TMPDIR:-/tmp}/${name}.$$"
+config="\${TMPDIR:-/tmp}/${name}.$$.kubeconfig"
+watcher=
+cleanup() {
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  rm -f "$fifo" "$config"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+${IN_CLUSTER_KUBECONFIG}`;
+}

@@ -1,4 +1,4 @@
-import { IN_CLUSTER_KUBECONFIG } from './kubectl-script';
+import { kubectlScriptSetup } from './kubectl-script';
 
 /**
  * The label every migration Job of a service and its pods carry, with the service name as value:
@@ -64,17 +64,7 @@ fmt='${LOCK_READ_JSONPATH}'
 started=$(date +%s)
 give_up=0
 [ "$limit" -gt 0 ] && give_up=$((started + limit - 10))
-fifo="\${TMPDIR:-/tmp}/migration-lock.$$"
-config="\${TMPDIR:-/tmp}/migration-lock.$$.kubeconfig"
-watcher=
-cleanup() {
-  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
-  rm -f "$fifo" "$config"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-${IN_CLUSTER_KUBECONFIG}refused() {
+${kubectlScriptSetup('migration-lock')}refused() {
   case $1 in
     *Forbidden*|*forbidden*|*Unauthorized*)
       echo "migration lock: access refused (the lock needs list on jobs, list and watch on pods, get and update on lease $lease, create on leases): $1" >&2

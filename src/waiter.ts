@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedServiceError } from './errors';
-import { IN_CLUSTER_KUBECONFIG } from './kubectl-script';
+import { kubectlScriptSetup } from './kubectl-script';
 import { MigrationTool } from './migration-tool';
 import { checkId, RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
 
@@ -328,17 +328,7 @@ timeout=$2
 spacing=\${3:-30}
 deadline=$(($(date +%s) + timeout))
 fmt='${KUBECTL_WATCH_JSONPATH}'
-fifo="\${TMPDIR:-/tmp}/wait-for-migration.$$"
-config="\${TMPDIR:-/tmp}/wait-for-migration.$$.kubeconfig"
-watcher=
-cleanup() {
-  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
-  rm -f "$fifo" "$config"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-${IN_CLUSTER_KUBECONFIG}fail() {
+${kubectlScriptSetup('wait-for-migration')}fail() {
   echo "migration Job $job failed: $1: $2" >&2
   exit 1
 }
