@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MigratedServiceError } from './errors';
 import { LOCK_CONTAINER, MIGRATION_LOCK_SCRIPT } from './migration-lock-script';
-import { checkId, restrictedContainerSecurity, TMP_PATH } from './security';
+import { TMP_PATH } from './pod/pod-spec';
+import { checkId, restrictedContainerSecurity } from './pod/security';
 import { fitName } from './version-key';
 import { KUBECTL_IMAGE, KUBECTL_UID } from './waiter';
 

@@ -1,9 +1,11 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { checkImageReference } from './checks';
 import { MigratedServiceError } from './errors';
 import { kubectlScriptSetup } from './kubectl-script';
 import { MigrationTool } from './migration-tool';
-import { checkId, RunAsOptions, restrictedContainerSecurity, TMP_PATH } from './security';
+import { TMP_PATH } from './pod/pod-spec';
+import { checkId, RunAsOptions, restrictedContainerSecurity } from './pod/security';
 
 /** The default image of `Waiter.k8sWaitFor()`: the non-root build of groundnuty/k8s-wait-for. */
 export const K8S_WAIT_FOR_IMAGE = 'groundnuty/k8s-wait-for:no-root-v2.0';
@@ -103,11 +105,6 @@ export interface WaiterContext {
 export interface WaiterSpec {
   /** The init container that gates the service; undefined for no gate. */
   readonly container?: kplus.ContainerProps;
-  /**
-   * Verbs the waiter needs on the one Job; only a waiter with a container has them. Undefined: no
-   * API access, no token, no Role.
-   */
-  readonly jobVerbs?: string[];
 }
 
 /**
@@ -154,6 +151,14 @@ export abstract class Waiter {
   /** The waiter's name, e.g. `k8s-wait-for`. */
   public abstract readonly kind: string;
 
+  /**
+   * Verbs the waiter needs on the one migration Job. Undefined: it does not read the Job (no API
+   * access, no token, no Role), so the Job may be deleted once it finished.
+   *
+   * @internal
+   */
+  public readonly _jobVerbs?: string[];
+
   protected constructor() {}
 
   /** @internal */
@@ -162,6 +167,7 @@ export abstract class Waiter {
 
 class K8sWaitForWaiter extends Waiter {
   public readonly kind = 'k8s-wait-for';
+  public readonly _jobVerbs = ['get'];
   constructor(private readonly options: K8sWaitForOptions) {
     super();
     checkWaiterImage('waiter (Waiter.k8sWaitFor) image', options.image);
@@ -170,7 +176,6 @@ class K8sWaitForWaiter extends Waiter {
 
   public _bind(context: WaiterContext): WaiterSpec {
     return {
-      jobVerbs: ['get'],
       container: apiWaiterContainer(context, this.options.image ?? K8S_WAIT_FOR_IMAGE,
         this.options.runAsUser ?? K8S_WAIT_FOR_UID, {
           // job-wr: ready only once a pod succeeded. Plain `job` passes a Job that has not run yet.
@@ -182,6 +187,8 @@ class K8sWaitForWaiter extends Waiter {
 
 class KubectlWaiter extends Waiter {
   public readonly kind = 'kubectl';
+  // A watch under a Role scoped by resourceNames needs get, list and watch.
+  public readonly _jobVerbs = ['get', 'list', 'watch'];
   constructor(private readonly options: KubectlWaiterOptions) {
     super();
     checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
@@ -196,8 +203,6 @@ class KubectlWaiter extends Waiter {
   public _bind(context: WaiterContext): WaiterSpec {
     const timeout = this.options.timeout?.toSeconds() ?? 600;
     return {
-      // A watch under a Role scoped by resourceNames needs get, list and watch.
-      jobVerbs: ['get', 'list', 'watch'],
       container: apiWaiterContainer(context, this.options.image ?? KUBECTL_IMAGE,
         this.options.runAsUser ?? KUBECTL_UID, {
           command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
@@ -277,10 +282,9 @@ function checkWaiterUid(prop: string, uid: number | undefined): void {
 }
 
 function checkWaiterImage(prop: string, image: string | undefined): void {
-  // Undefined (the default image) passes both tests; a blank image also contains whitespace.
-  if (image === '' || /\s/.test(image ?? '')) {
-    throw new MigratedServiceError(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"');
-  }
+  checkImageReference(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"', (p, value, fix) => {
+    throw new MigratedServiceError(p, value, fix);
+  });
 }
 
 /**

@@ -3,8 +3,9 @@ import * as kplus from 'cdk8s-plus-28';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
-import { gatedKind, rootReason } from '../src/gate';
 import { all, baseProps, Manifest, one, restrictedViolations, synth, validateSchemas } from './support/k8s';
+import { gatedKind } from '../src/gate/gated-kind';
+import { rootReason } from '../src/pod/security';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const WORKER_CONTAINER: kplus.ContainerProps = {

@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
+import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout/rollout-wait';
 
 /**
  * The rollout waiter's script under /bin/sh, with a stub kubectl that answers from files: one

@@ -1,7 +1,7 @@
 import { Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
-import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout';
+import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout/rollout-wait';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
 import { baseProps, isLockObject, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
 import { runWaiterCommand } from './support/waiter-command';

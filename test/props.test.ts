@@ -56,15 +56,16 @@ describe('postRollout: bad input, the whole message', () => {
   const WAITER_IMAGE_ADVICE = 'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"';
   test.each<[string, () => unknown, string]>([
     ['null', () => synthService({ postRollout: null as any }),
-      `Invalid postRollout of ${PATH} null: pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }`],
+      `Invalid postRollout of ${PATH} null: pass postRollout: { tool: MigrationTool.flyway({ dir: "/flyway/post" }) } or { command: [...] }`],
     ['a string', () => synthService({ postRollout: 'flyway' as any }),
-      `Invalid postRollout of ${PATH} "flyway": pass postRollout: { tool: MigrationTool.flyway(...) } or { command: [...] }`],
+      `Invalid postRollout of ${PATH} "flyway": pass postRollout: { tool: MigrationTool.flyway({ dir: "/flyway/post" }) } or { command: [...] }`],
     ['neither tool nor command', () => synthService({ postRollout: {} }),
       `Invalid postRollout of ${PATH} "{ no tool, no command }": set postRollout.tool (e.g. MigrationTool.flyway({ dir: "/flyway/post" })) ` +
       'or postRollout.command (e.g. ["npm", "run", "migrate:post"])'],
     ['a separate image with a digest', () => synthService({ imageTag: DIGEST, postRollout: { command: ['./post'], image: 'r/p' } }),
-      `Invalid postRollout.image of ${PATH} "r/p": imageTag is a digest (${DIGEST}), which names one image in one repository; tag both ` +
-      'images with one tag instead, or run the post-rollout migration from the service image'],
+      `Invalid postRollout.image of ${PATH} "r/p": imageTag is a digest (${DIGEST}), which names one image in one repository, so a ` +
+      'separate post-rollout migration image cannot share it; tag both images with one tag instead, or run the post-rollout ' +
+      'migration from the service image (drop postRollout.image)'],
     ['waiterImage not a string', post({ waiterImage: 42 }), `Invalid postRollout.waiterImage of ${PATH} 42: ${WAITER_IMAGE_ADVICE}`],
     ['waiterImage empty', post({ waiterImage: '' }), `Invalid postRollout.waiterImage of ${PATH} "": ${WAITER_IMAGE_ADVICE}`],
     ['waiterImage blank', post({ waiterImage: ' ' }), `Invalid postRollout.waiterImage of ${PATH} " ": ${WAITER_IMAGE_ADVICE}`],

@@ -7,8 +7,8 @@
  * test/golden/synth.json holds, per combination, the SHA-256 of the YAML (or the synth-time error,
  * which is behaviour too). When an output change is intended, record anew with
  * `UPDATE_GOLDEN=1 npx jest test/synth-golden.test.ts` and say why in the commit. On a mismatch the
- * test writes the YAML of each changed combination under $TMPDIR, to diff against the YAML of the
- * previous commit (the same command run there).
+ * test writes the YAML of each changed combination under $TMPDIR; `GOLDEN_DUMP=<dir>` writes every
+ * combination's, so two commits can be diffed (`diff -r`).
  */
 import { createHash } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
@@ -16,25 +16,11 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart, Cron } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationTool, Waiter } from '../src';
+import { MigratedService } from '../src';
+import { DELIVERIES, MIGRATION_TOOLS as TOOLS, WAITERS } from './support/matrix';
 
 const GOLDEN = join(__dirname, 'golden', 'synth.json');
 const EXAMPLES = join(__dirname, '..', 'examples');
-
-const DELIVERIES: Record<string, () => Delivery> = {
-  flux: () => Delivery.flux(), argoCd: () => Delivery.argoCd(), helm: () => Delivery.helm(), kubectl: () => Delivery.kubectl(),
-};
-const WAITERS: Record<string, () => Waiter> = {
-  k8sWaitFor: () => Waiter.k8sWaitFor(), kubectl: () => Waiter.kubectl(), schemaCheck: () => Waiter.schemaCheck(), none: () => Waiter.none(),
-};
-const TOOLS: Record<string, () => MigrationTool> = {
-  prisma: () => MigrationTool.prisma(), alembic: () => MigrationTool.alembic(), flyway: () => MigrationTool.flyway(),
-  liquibase: () => MigrationTool.liquibase(), atlas: () => MigrationTool.atlas(), golangMigrate: () => MigrationTool.golangMigrate(),
-  goose: () => MigrationTool.goose(), dbmate: () => MigrationTool.dbmate(), django: () => MigrationTool.django(),
-  rails: () => MigrationTool.rails(), knex: () => MigrationTool.knex(), typeorm: () => MigrationTool.typeorm(),
-  sequelize: () => MigrationTool.sequelize(), sqitch: () => MigrationTool.sqitch(),
-  custom: () => MigrationTool.custom({ name: 'orders-migrator', command: ['./migrate'] }),
-};
 
 /** The YAML of one combination, or the error synth refused it with. */
 function synthesize(delivery: string, waiter: string, tool: string, full: boolean): string {
@@ -47,7 +33,7 @@ function synthesize(delivery: string, waiter: string, tool: string, full: boolea
       port: 8080,
       delivery: DELIVERIES[delivery](),
       waiter: WAITERS[waiter](),
-      migration: { tool: TOOLS[tool](), image: tool === 'custom' ? undefined : 'registry.example.com/orders-migration' },
+      migration: { tool: TOOLS[tool](), image: 'registry.example.com/orders-migration' },
       ...(full ? {
         postRollout: { command: ['./contract'] },
         alerts: { labels: { team: 'orders' }, runbookUrl: 'https://runbooks.example.com/orders' },
@@ -73,6 +59,7 @@ function synthesizeExample(example: string): string {
   process.env.CDK8S_OUTDIR = outdir;
   process.env.IMAGE_TAG = 'v2.5.0-rc.1';
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the example runs as its own program does
     jest.isolateModules(() => require(join(EXAMPLES, example, 'main.ts')));
   } finally {
     restore('CDK8S_OUTDIR', saved.outdir);
@@ -107,6 +94,11 @@ function current(): Record<string, string> {
 
 test('GIVEN every delivery × waiter × tool and every example WHEN synthesized THEN the YAML is byte-identical to the recorded one', () => {
   const outputs = current();
+  if (process.env.GOLDEN_DUMP) {
+    // Every combination's YAML, to diff two commits: GOLDEN_DUMP=/tmp/before, then /tmp/after.
+    mkdirSync(process.env.GOLDEN_DUMP, { recursive: true });
+    for (const [k, v] of Object.entries(outputs)) writeFileSync(join(process.env.GOLDEN_DUMP, `${k.replace(/ /g, '_')}.yaml`), v);
+  }
   const hashes = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, sha256(v)]));
   if (process.env.UPDATE_GOLDEN) {
     mkdirSync(join(__dirname, 'golden'), { recursive: true });

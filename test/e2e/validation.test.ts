@@ -9,37 +9,8 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import { applyAsync, createNamespace, deleteNamespace, describeOnCluster, objectsOf, synthYaml } from './support';
-import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../../src';
-
-const DELIVERIES: { [key: string]: () => Delivery } = {
-  flux: () => Delivery.flux(),
-  argocd: () => Delivery.argoCd(),
-  helm: () => Delivery.helm(),
-  kubectl: () => Delivery.kubectl(),
-};
-const WAITERS: { [key: string]: () => Waiter } = {
-  k8swaitfor: () => Waiter.k8sWaitFor(),
-  kubectl: () => Waiter.kubectl(),
-  schemacheck: () => Waiter.schemaCheck(),
-  none: () => Waiter.none(),
-};
-const TOOLS: { [key: string]: () => MigrationTool } = {
-  prisma: () => MigrationTool.prisma(),
-  alembic: () => MigrationTool.alembic(),
-  flyway: () => MigrationTool.flyway(),
-  liquibase: () => MigrationTool.liquibase(),
-  atlas: () => MigrationTool.atlas(),
-  golangmigrate: () => MigrationTool.golangMigrate(),
-  goose: () => MigrationTool.goose(),
-  dbmate: () => MigrationTool.dbmate(),
-  django: () => MigrationTool.django(),
-  rails: () => MigrationTool.rails(),
-  knex: () => MigrationTool.knex(),
-  typeorm: () => MigrationTool.typeorm(),
-  sequelize: () => MigrationTool.sequelize(),
-  sqitch: () => MigrationTool.sqitch(),
-  custom: () => MigrationTool.custom({ name: 'my-migrator', command: ['/app/migrate'], checkCommand: ['/app/check'] }),
-};
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool } from '../../src';
+import { DELIVERIES, MIGRATION_TOOLS as TOOLS, WAITERS } from '../support/matrix';
 
 /** Tags at the edges of what OCI allows: uppercase, "_", ".", 128 characters, a digest. */
 const EDGE_TAGS = [

@@ -1,108 +1,7 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { MigrationTool } from './migration-tool';
-import { restrictedContainerSecurity, RunAsOptions, TMP_PATH } from './security';
-import { KUBECTL_UID, WAITER_RESOURCES } from './waiter';
-
-/**
- * A second migration of the same tag that runs only once the release has fully rolled out: the
- * "contract" step of an expand/contract schema change (drop the old column, tighten a constraint),
- * which must never run while a pod of the previous version is left. See docs/expand-contract.md.
- */
-export interface PostRolloutOptions extends RunAsOptions {
-  /**
-   * The image repository, without tag or digest: it is always tagged with `imageTag`.
-   *
-   * @default - the migration image (`migration.image`, else `image`)
-   */
-  readonly image?: string;
-
-  /**
-   * The migration tool preset that gives the command, e.g. a preset pointed at the directory of
-   * the contract migrations (`MigrationTool.golangMigrate({ dir: '/migrations/post' })`).
-   *
-   * @default - none; then `command` is required
-   */
-  readonly tool?: MigrationTool;
-
-  /**
-   * The command that applies the post-rollout migrations. Overrides the tool's command.
-   *
-   * @default - the tool's command
-   */
-  readonly command?: string[];
-
-  /**
-   * Extra arguments appended to the command.
-   *
-   * @default - none
-   */
-  readonly args?: string[];
-
-  /**
-   * Retries before the Job fails. With 0, a non-zero exit fails the Job at once with a condition
-   * naming the container and the exit code, as for the migration Job.
-   *
-   * @default 0
-   */
-  readonly backoffLimit?: number;
-
-  /**
-   * Upper bound on the post-rollout migration's run time (`activeDeadlineSeconds`), counted from
-   * the Job's start, so it includes the wait for the rollout: set it above `rolloutTimeout`.
-   *
-   * @default - no deadline
-   */
-  readonly activeDeadline?: Duration;
-
-  /**
-   * How long the init container waits for the rollout of this tag (every replica of the service
-   * and of each gated Deployment, StatefulSet and DaemonSet updated and available, no pod of
-   * another tag left, terminating ones included). When it passes, or a Deployment reports
-   * `ProgressDeadlineExceeded`, the Job fails without running the migration; delete the Job to try
-   * again once the rollout is fixed. A gated StatefulSet or DaemonSet with the `OnDelete` update
-   * strategy only rolls out when its pods are deleted (docs/expand-contract.md).
-   *
-   * @default Duration.minutes(30)
-   */
-  readonly rolloutTimeout?: Duration;
-
-  /**
-   * An image with `kubectl` and a POSIX shell (`sh`, `sed`, `date`, `sleep`) for the rollout wait.
-   *
-   * @default "docker.io/alpine/kubectl:1.34.1" (a versioned tag; mirror it into your registry, see docs/waiters.md#the-image)
-   */
-  readonly waiterImage?: string;
-
-  /**
-   * UID the rollout waiter runs as.
-   *
-   * @default 65532 (any non-root UID works; the default image needs no particular user)
-   */
-  readonly waiterRunAsUser?: number;
-
-  /**
-   * Clear the lock the post-rollout tool leaves behind when a run is killed, as
-   * `migration.clearStaleToolLock` does for the migration Job (safe only under the migration lock).
-   *
-   * @default - true when the tool has an `unlockCommand` and the migration lock is on
-   */
-  readonly clearStaleToolLock?: boolean;
-
-  /**
-   * Resources of the post-rollout migration container. Passing it replaces all of the defaults.
-   *
-   * @default - those of the migration Job
-   */
-  readonly resources?: kplus.ContainerResources;
-
-  /**
-   * Give the container `HOME=/tmp` on a writable emptyDir (npm/npx-based tools need it).
-   *
-   * @default - the tool's need (true for Prisma, Knex, TypeORM, Sequelize)
-   */
-  readonly writableHome?: boolean;
-}
+import { TMP_PATH } from '../pod/pod-spec';
+import { restrictedContainerSecurity } from '../pod/security';
+import { KUBECTL_UID, WAITER_RESOURCES } from '../waiter';
 
 /** The init container of the post-rollout Job. */
 export const ROLLOUT_WAITER_NAME = 'wait-for-rollout';
@@ -125,17 +24,6 @@ export function rolloutWaiter(image: string, uid: number | undefined, tag: strin
     resources: WAITER_RESOURCES,
     securityContext: restrictedContainerSecurity({ runAsUser: uid ?? KUBECTL_UID, runAsGroup: uid ?? KUBECTL_UID }),
   };
-}
-
-/**
- * Append a workload to the ones the post-rollout Job waits for: its `kind/name` to the waiter's
- * arguments, and `get` on it (by name) to the post-rollout Role.
- *
- * @internal
- */
-export function waitForRolloutOf(job: kplus.Job, role: kplus.Role, name: string, kind: string): void {
-  ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/template/spec/initContainers/0/command/-', `${kind}/${name}`));
-  role.allow(['get'], { apiGroup: 'apps', resourceType: `${kind}s`, resourceName: name });
 }
 
 /**

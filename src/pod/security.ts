@@ -1,6 +1,4 @@
-import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
 
 /**
  * The user and group a container runs as.
@@ -61,32 +59,23 @@ export function checkId(prop: string, value: number | undefined, fail: (prop: st
   }
 }
 
-/** The path of the pod spec inside each workload kind. */
-const POD_SPEC_PATH = '/spec/template/spec';
-
 /**
- * Pod-level hardening cdk8s-plus-28 cannot express: `seccompProfile: RuntimeDefault` on the pod.
- * The restricted standard accepts it on every container instead, but setting it on the pod also
- * covers containers added later through escape hatches. `podSpecPath` is where the kind keeps its
- * pod spec (a CronJob: `/spec/jobTemplate/spec/template/spec`).
+ * Why the pods of a synthesized workload could run as root, or undefined when they cannot: the
+ * first container (init or regular) that is privileged, runs as UID 0, or is not forced non-root
+ * (its own `runAsNonRoot`, else the pod's, must be true).
  *
  * @internal
  */
-export function hardenPod(workload: Construct, podSpecPath: string = POD_SPEC_PATH): void {
-  ApiObject.of(workload).addJsonPatch(
-    JsonPatch.add(`${podSpecPath}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }),
-  );
+export function rootReason(podSpec: any): string | undefined {
+  const pod = podSpec.securityContext ?? {};
+  if (pod.runAsUser === 0) return 'the pod securityContext has runAsUser: 0';
+  for (const c of [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])]) {
+    const sc = c.securityContext ?? {};
+    if (sc.privileged === true) return `container "${c.name}" is privileged`;
+    if (sc.runAsUser === 0) return `container "${c.name}" has runAsUser: 0`;
+    if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) {
+      return `container "${c.name}" has runAsNonRoot: ${JSON.stringify(sc.runAsNonRoot ?? pod.runAsNonRoot ?? null)}`;
+    }
+  }
+  return undefined;
 }
-
-/**
- * A small writable emptyDir for `/tmp` (and HOME where a tool needs one) under a read-only root
- * filesystem.
- *
- * @internal
- */
-export function tmpVolume(scope: Construct, id: string, name: string = 'tmp'): kplus.Volume {
-  return kplus.Volume.fromEmptyDir(scope, id, name, { sizeLimit: Size.mebibytes(256) });
-}
-
-/** Where the writable emptyDir is mounted; also HOME for tools that need one. */
-export const TMP_PATH = '/tmp';

@@ -1,0 +1,141 @@
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { MigrationLockSpec } from '../migration-lock';
+import { LOCK_LABEL } from '../migration-lock-script';
+import { MigrationRun } from './resolve';
+import { hardenPod, mountApiToken, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
+import { restrictedContainerSecurity } from '../pod/security';
+
+/** The migration Job's container: named in the Job's failure condition. */
+export const MIGRATION_CONTAINER = 'migrate';
+
+/**
+ * What every migration Job of a service shares with the service's own pods.
+ *
+ * @internal
+ */
+export interface ReleasePod {
+  readonly serviceName: string;
+  /** Labels of every object and pod. */
+  readonly labels: { [key: string]: string };
+  /** Annotations of every versioned object and pod: the verbatim tag. */
+  readonly annotations: { [key: string]: string };
+  readonly envFrom: kplus.EnvFrom[];
+  readonly envVariables: { [name: string]: kplus.EnvValue };
+  readonly fsGroup?: number;
+  readonly imagePullSecret?: kplus.ISecret;
+  /** The migration lock; undefined with `MigrationLock.none()`. */
+  readonly lock?: MigrationLockSpec;
+}
+
+/**
+ * What differs between the migration Job and the post-rollout Job.
+ *
+ * @internal
+ */
+export interface MigrationJobSpec {
+  readonly name: string;
+  /** Its `app.kubernetes.io/component` label. */
+  readonly component: string;
+  /** The delivery target's annotations for this Job (hooks, sync waves). */
+  readonly annotations: { [key: string]: string };
+  readonly run: MigrationRun;
+  readonly ttlAfterFinished?: Duration;
+  /** Only a Job whose init containers use the API has one: its token is mounted in those alone. */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  /** The Job's own init containers, first; given the mount of the writable /tmp. */
+  readonly initContainers?: (tmp: kplus.VolumeMount) => kplus.ContainerProps[];
+  /** Indices of the init containers above that get a token. */
+  readonly tokenFor?: number[];
+  /** The construct id of its /tmp volume. */
+  readonly tmpId: string;
+}
+
+/**
+ * A migration Job: one run of `spec.run` in its image, never restarted, saying why it failed, in
+ * a hardened pod with the writable /tmp (and HOME there when the tool needs one), after the Job's
+ * own init containers, then the migration lock, then the clearing of the tool's stale lock.
+ *
+ * @internal
+ */
+export function createMigrationJob(scope: Construct, id: string, spec: MigrationJobSpec, pod: ReleasePod): kplus.Job {
+  const run = spec.run;
+  const labels: { [key: string]: string } = { ...pod.labels, 'app.kubernetes.io/component': spec.component };
+  if (pod.lock) labels[LOCK_LABEL] = pod.serviceName;
+  const tmp = tmpVolume(scope, spec.tmpId);
+  const env: { [name: string]: kplus.EnvValue } = { ...pod.envVariables };
+  if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
+  const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
+  const needToken = [...spec.tokenFor ?? []];
+  if (pod.lock) {
+    needToken.push(initContainers.length);
+    initContainers.push(pod.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp)));
+  }
+  if (run.unlockCommand) {
+    // Under the lock, before the run: the tool's own lock left by a killed run is stale.
+    initContainers.push({ ...runContainer(run, pod, env, tmp), name: 'clear-tool-lock', command: run.unlockCommand, args: undefined });
+  }
+  const job = new kplus.Job(scope, id, {
+    metadata: {
+      name: spec.name,
+      labels,
+      annotations: { ...pod.annotations, ...spec.annotations },
+    },
+    podMetadata: { labels, annotations: pod.annotations },
+    backoffLimit: run.backoffLimit,
+    activeDeadline: run.activeDeadline,
+    ttlAfterFinished: spec.ttlAfterFinished,
+    restartPolicy: kplus.RestartPolicy.NEVER,
+    serviceAccount: spec.serviceAccount,
+    automountServiceAccountToken: false,
+    securityContext: { ensureNonRoot: true, fsGroup: pod.fsGroup },
+    dockerRegistryAuth: pod.imagePullSecret,
+    initContainers,
+    containers: [runContainer(run, pod, env, tmp)],
+  });
+  hardenPod(job);
+  sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
+  if (needToken.length > 0) mountApiToken(job, POD_SPEC_PATH, ...needToken);
+  return job;
+}
+
+/**
+ * A failed migration says why where people look first. The container keeps the end of its log as
+ * its termination message (`FallbackToLogsOnError`: shown by `kubectl describe pod` and in the
+ * pod status, after the pod's logs are gone). The podFailurePolicy ignores pods killed by a node
+ * drain (`DisruptionTarget`), so backoffLimit 0 does not fail the migration for good; and, when no
+ * retries were asked for, fails the Job at once on a non-zero exit of `container`, with a condition
+ * message that names the container and the exit code (reason `PodFailurePolicy`). With
+ * `backoffLimit` above 0 that rule would cancel the retries, so it is left out.
+ *
+ * cdk8s-plus-28 has neither field: patches, in the generated TypeScript spelling.
+ */
+function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number): void {
+  const rules: object[] = [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }];
+  if (backoffLimit === 0) {
+    // onPodConditions: [] because the 1.26-1.28 OpenAPI schema marks it required (kubectl's client-side
+    // validation and offline schema checkers refuse the rule without it); the API server accepts both.
+    rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] }, onPodConditions: [] });
+  }
+  ApiObject.of(job).addJsonPatch(
+    JsonPatch.add(`${POD_SPEC_PATH}/containers/0/terminationMessagePolicy`, 'FallbackToLogsOnError'),
+    JsonPatch.add('/spec/podFailurePolicy', { rules }),
+  );
+}
+
+/** The container that runs `run`'s command in its image, with the service's environment. */
+function runContainer(run: MigrationRun, pod: ReleasePod, env: { [name: string]: kplus.EnvValue }, tmp: kplus.Volume): kplus.ContainerProps {
+  return {
+    name: MIGRATION_CONTAINER,
+    image: run.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: run.command,
+    args: run.args,
+    envFrom: pod.envFrom,
+    envVariables: env,
+    resources: run.resources,
+    volumeMounts: [tmpMount(tmp)],
+    securityContext: restrictedContainerSecurity(run.runAs),
+  };
+}

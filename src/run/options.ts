@@ -1,0 +1,109 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { MigrationTool } from '../migration-tool';
+import { RunAsOptions } from '../pod/security';
+
+/**
+ * One run of a migration in a Job of its own: what the migration (`migration`) and the
+ * post-rollout migration (`postRollout`) share.
+ */
+export interface MigrationRunOptions extends RunAsOptions {
+  /**
+   * The image repository, without tag or digest: it is always tagged with `imageTag`, so the
+   * migrations and the service of one release can never disagree.
+   *
+   * @default - for `migration`, the service image (`image`); for `postRollout`, the migration image
+   * (`migration.image`, else `image`)
+   */
+  readonly image?: string;
+
+  /**
+   * The migration tool preset that gives the command (and, for `migration` with
+   * `Waiter.schemaCheck()`, the check). For `postRollout`, a preset pointed at the directory of
+   * the contract migrations, e.g. `MigrationTool.golangMigrate({ dir: '/migrations/post' })`.
+   *
+   * @default - none; then `command` is required
+   */
+  readonly tool?: MigrationTool;
+
+  /**
+   * The command that applies the migrations. Overrides the tool's command.
+   *
+   * @default - the tool's command
+   */
+  readonly command?: string[];
+
+  /**
+   * Extra arguments appended to the command.
+   *
+   * @default - none
+   */
+  readonly args?: string[];
+
+  /**
+   * Retries before the Job fails. 0 fails fast: a failed migration is rarely fixed by re-running it.
+   * Pods evicted by a node drain do not count (the Job's podFailurePolicy ignores DisruptionTarget).
+   * With 0, a podFailurePolicy `FailJob` rule fails the Job at once on a non-zero exit of the
+   * `migrate` container, with a condition message naming the container and the exit code; above 0
+   * that rule is left out, so the retries happen.
+   *
+   * @default 0
+   */
+  readonly backoffLimit?: number;
+
+  /**
+   * Upper bound on the run time (`activeDeadlineSeconds`), counted from the Job's start. Killing a
+   * migration can leave a tool's lock behind (Liquibase lock table, Prisma advisory lock): set it
+   * above your longest migration. For `postRollout` it includes the wait for the rollout, so it
+   * must be above `postRollout.rolloutTimeout`.
+   *
+   * @default - no deadline; for `migration`, the Deployment's progress deadline reports a
+   * migration that never ends
+   */
+  readonly activeDeadline?: Duration;
+
+  /**
+   * Resources of the migration container. Passing it replaces all of the defaults.
+   *
+   * @default - for `migration`: requests cpu 100m and memory 256Mi, limit memory 1024Mi, no CPU
+   * limit (docs/resources.md); for `postRollout`: those of `migration`
+   */
+  readonly resources?: kplus.ContainerResources;
+
+  /**
+   * Give the container (and, for `migration`, a schema-check waiter) `HOME=/tmp` on a writable
+   * emptyDir, for tools that write to HOME under the read-only root filesystem (npm/npx does).
+   *
+   * @default - the tool's need (true for Prisma, Knex, TypeORM, Sequelize)
+   */
+  readonly writableHome?: boolean;
+
+  /**
+   * Clear the lock the tool leaves behind when a run is killed (Knex's `migrate:unlock`,
+   * Liquibase's `release-locks`), in an init container after the migration lock and before the
+   * migration. Safe only because the migration lock guarantees that no other migration of the
+   * service runs at that moment: it is refused with `MigrationLock.none()`. Without it, a
+   * migration killed mid-run (deadline, eviction, a pruned Job) blocks every later release until
+   * someone clears the lock by hand.
+   *
+   * @default - true when the tool has an `unlockCommand` and the migration lock is on
+   */
+  readonly clearStaleToolLock?: boolean;
+}
+
+/**
+ * The migration Job: runs once per image tag, before any pod of that version starts.
+ */
+export interface MigrationOptions extends MigrationRunOptions {
+  /**
+   * Delete the finished Job after this long (`ttlSecondsAfterFinished`).
+   *
+   * Off by default on purpose: pods started after the deletion (scale-up, node drain, restart)
+   * find no Job and crash-loop with `Waiter.k8sWaitFor()`, and under Flux the deleted Job is
+   * re-created and the migration runs again. Pruning removes the previous release's Job instead.
+   * Use it only with `Waiter.schemaCheck()` or `Waiter.none()`.
+   *
+   * @default - never deleted by TTL
+   */
+  readonly ttlAfterFinished?: Duration;
+}
