@@ -96,7 +96,8 @@ function jest(scratch: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2).map(f => path.relative(ROOT, path.resolve(f)));
-  const files = (only.length ? only : fs.readdirSync(path.join(ROOT, 'src')).map(f => `src/${f}`))
+  const files = (only.length ? only
+    : (fs.readdirSync(path.join(ROOT, 'src'), { recursive: true }) as string[]).map(f => `src/${f.split(path.sep).join('/')}`))
     .filter(f => f.endsWith('.ts') && f !== 'src/index.ts');
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deletions-'));

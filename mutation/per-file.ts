@@ -25,14 +25,17 @@ const PER_FILE = path.join(ROOT, 'reports', 'per-file');
 const INCREMENTAL = path.join(ROOT, 'reports', 'inc');
 const REPORT = path.join(ROOT, CONFIG.jsonReporter.fileName);
 
-/** The src files the config mutates: `src/*.ts` minus its `!` patterns (src/ is flat). */
+/** The src files the config mutates (every .ts below src/) minus its `!` patterns. */
 function mutatedFiles(): string[] {
   const excluded = (CONFIG.mutate as string[]).filter(p => p.startsWith('!')).map(p => p.slice(1));
-  return fs.readdirSync(path.join(ROOT, 'src')).filter(f => f.endsWith('.ts')).map(f => `src/${f}`)
+  return (fs.readdirSync(path.join(ROOT, 'src'), { recursive: true }) as string[])
+    .filter(f => f.endsWith('.ts')).map(f => `src/${f.split(path.sep).join('/')}`)
     .filter(f => !excluded.includes(f)).sort();
 }
 
-const reportOf = (file: string) => path.join(PER_FILE, `${path.basename(file, '.ts')}.json`);
+/** A file's name for its reports: its path below src/ (`src/run/resolve.ts`: `run_resolve`). */
+const reportName = (file: string) => file.replace(/^src\//, '').replace(/\.ts$/, '').replace(/\//g, '_');
+const reportOf = (file: string) => path.join(PER_FILE, `${reportName(file)}.json`);
 
 interface Count { killed: number; survived: number; noCoverage: number; errors: number }
 
@@ -64,7 +67,7 @@ function main(): number {
     console.log(`\n== ${file}`);
     fs.rmSync(REPORT, { force: true });
     spawnSync('npx', ['stryker', 'run', 'stryker.config.json', '--mutate', file,
-      '--incrementalFile', path.relative(ROOT, path.join(INCREMENTAL, `${path.basename(file, '.ts')}.json`)),
+      '--incrementalFile', path.relative(ROOT, path.join(INCREMENTAL, `${reportName(file)}.json`)),
       '--reporters', 'clear-text,progress,json', ...(force ? ['--force'] : [])], { cwd: ROOT, stdio: 'inherit' });
     // Stryker exits 1 also for a file below the break threshold; only a missing report is a failure here.
     if (!fs.existsSync(REPORT)) {

@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { MigratedServiceError } from './errors';
 
 /** Helm's hook annotations. */
@@ -326,19 +326,36 @@ interface HookRules {
  * ConfigMap and Secret of this app the Job reads is a hook that runs before it.
  */
 function addHookInputCheck(job: IConstruct, rules: HookRules): void {
-  const root = job.node.root;
-  if (!indexedRoots.has(root)) {
-    // cdk8s validates in pre-order, so this runs before any Job's check in the same pass: the
-    // app is scanned once per synth, not once per service.
-    indexedRoots.add(root);
-    root.node.addValidation({ validate: () => { inputIndexes.set(root, indexInputs(root)); return []; } });
-  }
-  job.node.addValidation({ validate: () => hookInputErrors(job, rules) });
+  const inputs = HookInputIndex.of(job.node.root);
+  job.node.addValidation({ validate: () => hookInputErrors(job, rules, inputs) });
 }
 
-const indexedRoots = new WeakSet<IConstruct>();
-/** The app's ConfigMaps and Secrets by kind/namespace/name, rebuilt at every validation pass. */
-const inputIndexes = new WeakMap<IConstruct, Map<string, ApiObject>>();
+/**
+ * The app's objects by kind, namespace and name, for the hook-input checks of every migration Job
+ * of the app: one scan of the app per synth instead of one per Job (quadratic in services: 400
+ * Helm services took 5 times as long to synthesize). One per app, found on the construct tree.
+ */
+class HookInputIndex extends Construct {
+  /** The app's index, made when the first Job of the app needs it. */
+  public static of(root: IConstruct): HookInputIndex {
+    return root.node.tryFindChild(HOOK_INPUT_INDEX_ID) as HookInputIndex | undefined ?? new HookInputIndex(root as Construct);
+  }
+
+  private index?: Map<string, ApiObject>;
+
+  private constructor(private readonly root: Construct) {
+    super(root, HOOK_INPUT_INDEX_ID);
+    // cdk8s validates in pre-order, the app first: every synth starts from a fresh scan.
+    root.node.addValidation({ validate: () => { this.index = undefined; return []; } });
+  }
+
+  public get(kind: string, namespace: string | undefined, name: string): ApiObject | undefined {
+    this.index ??= indexInputs(this.root);
+    return this.index.get(inputKey(kind, namespace, name));
+  }
+}
+
+const HOOK_INPUT_INDEX_ID = 'MigratedServiceHookInputIndex';
 
 function inputKey(kind: string, namespace: string | undefined, name: string): string {
   return JSON.stringify([kind, namespace, name]);
@@ -353,15 +370,13 @@ function indexInputs(root: IConstruct): Map<string, ApiObject> {
   return index;
 }
 
-function hookInputErrors(job: IConstruct, rules: HookRules): string[] {
+function hookInputErrors(job: IConstruct, rules: HookRules, index: HookInputIndex): string[] {
   const json = ApiObject.of(job).toJson();
   const namespace = json.metadata.namespace;
   const inputs = podInputs(json.spec.template.spec);
-  // Validated outside a synth (job.node.validate()): no pass has built the index yet.
-  const index = inputIndexes.get(job.node.root) ?? indexInputs(job.node.root);
   const errors: string[] = [];
   for (const input of inputs) {
-    const obj = index.get(inputKey(input.kind, namespace, input.name));
+    const obj = index.get(input.kind, namespace, input.name);
     if (!obj) continue; // created outside this app: it exists before the hook runs
     const annotations: { [key: string]: string } = obj.metadata.toJson().annotations ?? {};
     const hook = annotations[rules.hookKey];
@@ -405,27 +420,25 @@ function podInputs(spec: any): PodInput[] {
     if (!found.has(key)) found.set(key, { kind, name: ref.name, via });
   };
   const container = (c: any) => {
-    c.envFrom?.forEach((e: any) => {
+    for (const e of c.envFrom ?? []) {
       add('ConfigMap', e.configMapRef, 'envFrom');
       add('Secret', e.secretRef, 'envFrom');
-    });
-    c.env?.forEach((e: any) => {
+    }
+    for (const e of c.env ?? []) {
       add('ConfigMap', e.valueFrom?.configMapKeyRef, `env ${e.name}`);
       add('Secret', e.valueFrom?.secretKeyRef, `env ${e.name}`);
-    });
+    }
   };
-  // The Job's pod always has containers and volumes (its /tmp); the other lists only when not empty.
-  spec.initContainers?.forEach(container);
-  spec.containers.forEach(container);
-  spec.volumes.forEach((v: any) => {
+  [...spec.initContainers ?? [], ...spec.containers ?? []].forEach(container);
+  for (const v of spec.volumes ?? []) {
     add('ConfigMap', v.configMap, `volume ${v.name}`);
     if (v.secret) add('Secret', { name: v.secret.secretName, optional: v.secret.optional }, `volume ${v.name}`);
-    v.projected?.sources.forEach((s: any) => {
-      add('ConfigMap', s.configMap, `volume ${v.name}`);
-      add('Secret', s.secret, `volume ${v.name}`);
-    });
-  });
-  spec.imagePullSecrets?.forEach((s: any) => add('Secret', s, 'imagePullSecrets'));
+    for (const source of v.projected?.sources ?? []) {
+      add('ConfigMap', source.configMap, `volume ${v.name}`);
+      add('Secret', source.secret, `volume ${v.name}`);
+    }
+  }
+  for (const s of spec.imagePullSecrets ?? []) add('Secret', s, 'imagePullSecrets');
   return [...found.values()];
 }
 

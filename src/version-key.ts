@@ -104,7 +104,7 @@ export class VersionKey {
       return `${fitPrefix(prefix)}-${VersionKey.hash(`${prefix}\n${this.value}`)}`;
     }
     const hash = VersionKey.hash(this.value);
-    const readable = sanitize(this.value).slice(0, room).replace(/-$/, ''); // single dashes only, by now
+    const readable = sanitize(this.value).slice(0, room).replace(/-+$/, '');
     return readable ? `${prefix}-${readable}-${hash}` : `${prefix}-${hash}`;
   }
 
@@ -127,7 +127,7 @@ export class VersionKey {
 
 /** Lowercase, map every run of non-alphanumerics to one `-`, trim the dash at either end. */
 function sanitize(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-/, '').replace(/-$/, '');
+  return value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
 function describeBadTag(tag: string): string {
