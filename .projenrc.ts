@@ -78,7 +78,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   // The status CLI (src/status.ts): `npx cdk8s-migrated-service status <name> -n <namespace>`.
   bin: { 'cdk8s-migrated-service': 'bin/cdk8s-migrated-service' },
   npmignoreEnabled: true,
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
+  // The project's tooling stays out of the package (test/package.test.ts checks the pack list).
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', '/mutation/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
 });
 
 // `npm ci` must accept the lock file everywhere. unrs-resolver 1.13.0 (pulled in by jest 30's

@@ -27,73 +27,52 @@ const POD_TEMPLATE = { metadata: { labels: { app: 'worker' } }, spec: { containe
 /** What the library gives its own containers when the user sets no resources (src/resources.ts). */
 const LIBRARY_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
 
+/** Each kind gated here: where it keeps its pod template, and its API schema. */
+const KINDS = {
+  Deployment: { template: (m: Manifest) => m.spec.template, schema: appsV1.Deployment },
+  StatefulSet: { template: (m: Manifest) => m.spec.template, schema: appsV1.StatefulSet },
+  CronJob: { template: (m: Manifest) => m.spec.jobTemplate.spec.template, schema: batchV1.CronJob },
+};
+
 interface Source {
   readonly name: string;
-  readonly kind: string;
+  readonly kind: keyof typeof KINDS;
   readonly make: (chart: Chart) => Construct;
-  readonly podSpec: (m: Manifest) => any;
-  readonly template: (m: Manifest) => any;
 }
 
-const TEMPLATE = (m: Manifest) => m.spec.template;
-const CRON_TEMPLATE = (m: Manifest) => m.spec.jobTemplate.spec.template;
+/** The worker as a cdk8s-plus app writes it: no resources, no pull policy, no /tmp. */
+const PLUS_CONTAINER = { name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } };
+/** Metadata and selector of a workload written with the imported Kube* classes or as an ApiObject. */
+const RAW_METADATA = { name: 'worker' };
+const RAW_SELECTOR = { matchLabels: { app: 'worker' } };
 
+/** The sources of a workload: cdk8s-plus (the library's 28 and the 33 of `cdk8s init`), imported Kube* classes, a raw ApiObject. */
 const SOURCES: Source[] = [
-  {
-    name: 'cdk8s-plus-33 Deployment',
-    kind: 'Deployment',
-    template: TEMPLATE,
-    podSpec: m => m.spec.template.spec,
-    make: c => new kplus33.Deployment(c, 'worker', {
-      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
-    }),
-  },
-  {
-    name: 'cdk8s-plus-33 CronJob',
-    kind: 'CronJob',
-    template: CRON_TEMPLATE,
-    podSpec: m => m.spec.jobTemplate.spec.template.spec,
-    make: c => new kplus33.CronJob(c, 'worker', {
-      schedule: Cron.daily(),
-      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
-    }),
-  },
-  {
-    name: 'cdk8s-plus-28 Deployment',
-    kind: 'Deployment',
-    template: TEMPLATE,
-    podSpec: m => m.spec.template.spec,
-    make: c => new kplus.Deployment(c, 'worker', {
-      containers: [{ name: 'worker', image: 'registry.example.com/myapp:v1.2.3', securityContext: { user: 1000 } }],
-    }),
-  },
+  ...([['cdk8s-plus-33', kplus33], ['cdk8s-plus-28', kplus]] as const).flatMap(([lib, plus]): Source[] => [
+    { name: `${lib} Deployment`, kind: 'Deployment', make: c => new plus.Deployment(c, 'worker', { containers: [PLUS_CONTAINER] }) },
+    { name: `${lib} CronJob`, kind: 'CronJob', make: c => new plus.CronJob(c, 'worker', { schedule: Cron.daily(), containers: [PLUS_CONTAINER] }) },
+  ]),
   {
     name: 'KubeDeployment',
     kind: 'Deployment',
-    template: TEMPLATE,
-    podSpec: m => m.spec.template.spec,
     make: c => new k8s.KubeDeployment(c, 'worker', {
-      metadata: { name: 'worker' },
-      spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
+      metadata: RAW_METADATA,
+      spec: { selector: RAW_SELECTOR, template: POD_TEMPLATE as any },
     }),
   },
   {
     name: 'KubeStatefulSet',
     kind: 'StatefulSet',
-    template: TEMPLATE,
-    podSpec: m => m.spec.template.spec,
     make: c => new k8s.KubeStatefulSet(c, 'worker', {
-      metadata: { name: 'worker' },
-      spec: { serviceName: 'worker', selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE as any },
+      metadata: RAW_METADATA,
+      spec: { serviceName: 'worker', selector: RAW_SELECTOR, template: POD_TEMPLATE as any },
     }),
   },
   {
     name: 'KubeCronJob',
     kind: 'CronJob',
-    template: CRON_TEMPLATE,
-    podSpec: m => m.spec.jobTemplate.spec.template.spec,
     make: c => new k8s.KubeCronJob(c, 'worker', {
-      metadata: { name: 'worker' },
+      metadata: RAW_METADATA,
       spec: {
         schedule: '0 0 * * *',
         jobTemplate: { spec: { template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, restartPolicy: 'Never' } } as any } },
@@ -103,29 +82,37 @@ const SOURCES: Source[] = [
   {
     name: 'raw ApiObject Deployment',
     kind: 'Deployment',
-    template: TEMPLATE,
-    podSpec: m => m.spec.template.spec,
     make: c => new ApiObject(c, 'worker', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'worker' },
-      spec: { selector: { matchLabels: { app: 'worker' } }, template: POD_TEMPLATE },
+      metadata: RAW_METADATA,
+      spec: { selector: RAW_SELECTOR, template: POD_TEMPLATE },
     } as any),
   },
 ];
 
-const SCHEMAS: { [kind: string]: new (data: any) => { validate(): void } } = {
-  Deployment: appsV1.Deployment, StatefulSet: appsV1.StatefulSet, CronJob: batchV1.CronJob,
-};
-
-function gated(source: Source) {
+/** Synthesize the service "myapp" with `make`'s workload gated by it. */
+function synthGated(make: (chart: Chart) => Construct) {
   let svc!: MigratedService;
   const m = synth(chart => {
     svc = new MigratedService(chart, 'myapp', baseProps());
-    svc.gate(source.make(chart));
+    svc.gate(make(chart));
   });
-  const worker = m.find(o => o.kind === source.kind && o.metadata.name !== 'myapp' && o.metadata.name !== svc.jobName)!;
-  return { m, svc, worker, spec: source.podSpec(worker), template: source.template(worker) };
+  return { m, svc };
+}
+
+/** The gated workload: the one object of its kind that the service did not make itself. */
+function gatedWorkload(m: Manifest[], svc: MigratedService, kind: string): Manifest {
+  const found = m.filter(o => o.kind === kind && o.metadata.name !== svc.name && o.metadata.name !== svc.jobName);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+function gated(source: Source) {
+  const { m, svc } = synthGated(source.make);
+  const worker = gatedWorkload(m, svc, source.kind);
+  const template = KINDS[source.kind].template(worker);
+  return { m, svc, worker, template, spec: template.spec };
 }
 
 describe.each(SOURCES)('gate() of a $name', (source) => {
@@ -163,38 +150,35 @@ describe.each(SOURCES)('gate() of a $name', (source) => {
   test('passes the restricted standard and the API schema of its kind', () => {
     const { worker, spec } = gated(source);
     expect(restrictedViolations(spec)).toEqual([]);
-    expect(() => new SCHEMAS[source.kind](worker).validate()).not.toThrow();
+    expect(() => new KINDS[source.kind].schema(worker).validate()).not.toThrow();
   });
 });
 
 describe('gate() keeps what the user set', () => {
   test('own resources, pull policy, /tmp mount and label values are not changed', () => {
     // GIVEN a raw Deployment that sets all of them
-    const m = synth(chart => {
-      const svc = new MigratedService(chart, 'myapp', baseProps());
-      svc.gate(new ApiObject(chart, 'worker', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'worker', labels: { 'app.kubernetes.io/name': 'worker' } },
-        spec: {
-          selector: { matchLabels: { app: 'worker' } },
-          template: {
-            metadata: { labels: { 'app': 'worker', 'app.kubernetes.io/name': 'worker' } },
-            spec: {
-              volumes: [{ name: 'scratch', emptyDir: {} }],
-              containers: [{
-                ...RAW_CONTAINER,
-                imagePullPolicy: 'Never',
-                resources: { requests: { cpu: '2', memory: '1Gi' } },
-                volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }],
-              }],
-            },
+    const { m, svc } = synthGated(chart => new ApiObject(chart, 'worker', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { ...RAW_METADATA, labels: { 'app.kubernetes.io/name': 'worker' } },
+      spec: {
+        selector: RAW_SELECTOR,
+        template: {
+          metadata: { labels: { 'app': 'worker', 'app.kubernetes.io/name': 'worker' } },
+          spec: {
+            volumes: [{ name: 'scratch', emptyDir: {} }],
+            containers: [{
+              ...RAW_CONTAINER,
+              imagePullPolicy: 'Never',
+              resources: { requests: { cpu: '2', memory: '1Gi' } },
+              volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }],
+            }],
           },
         },
-      } as any));
-    });
+      },
+    } as any));
     // WHEN synthesized, THEN the user's values stand
-    const worker = m.find(o => o.metadata.name === 'worker')!;
+    const worker = gatedWorkload(m, svc, 'Deployment');
     const c = worker.spec.template.spec.containers[0];
     expect(c.resources).toEqual({ requests: { cpu: '2', memory: '1Gi' } });
     expect(c.imagePullPolicy).toBe('Never');
@@ -206,34 +190,27 @@ describe('gate() keeps what the user set', () => {
   });
 
   test('a cdk8s-plus workload with explicit non-default resources keeps them', () => {
-    const m = synth(chart => {
-      const svc = new MigratedService(chart, 'myapp', baseProps());
-      svc.gate(new kplus33.Deployment(chart, 'worker', {
-        containers: [{
-          image: 'registry.example.com/myapp:v1.2.3',
-          securityContext: { user: 1000 },
-          resources: { cpu: { request: kplus33.Cpu.millis(250) } },
-          imagePullPolicy: kplus33.ImagePullPolicy.NEVER,
-        }],
-      }));
-    });
-    const c = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec.containers[0];
+    const { m, svc } = synthGated(chart => new kplus33.Deployment(chart, 'worker', {
+      containers: [{
+        ...PLUS_CONTAINER,
+        resources: { cpu: { request: kplus33.Cpu.millis(250) } },
+        imagePullPolicy: kplus33.ImagePullPolicy.NEVER,
+      }],
+    }));
+    const c = gatedWorkload(m, svc, 'Deployment').spec.template.spec.containers[0];
     expect(c.resources).toEqual({ requests: { cpu: '250m' } });
     expect(c.imagePullPolicy).toBe('Never');
   });
 
   test('an image without a tag or tagged latest keeps pull policy Always (a node\'s copy may be stale)', () => {
-    const m = synth(chart => {
-      const svc = new MigratedService(chart, 'myapp', baseProps());
-      svc.gate(new kplus33.Deployment(chart, 'worker', {
-        containers: [
-          { name: 'a', image: 'registry.example.com/myapp:latest', securityContext: { user: 1000 } },
-          { name: 'b', image: 'registry.example.com:5000/myapp', securityContext: { user: 1000 } },
-          { name: 'c', image: 'registry.example.com/myapp@sha256:' + 'a'.repeat(64), securityContext: { user: 1000 } },
-        ],
-      }));
-    });
-    const cs = m.find(o => o.kind === 'Deployment' && o.metadata.name !== 'myapp')!.spec.template.spec.containers;
+    const { m, svc } = synthGated(chart => new kplus33.Deployment(chart, 'worker', {
+      containers: [
+        { ...PLUS_CONTAINER, name: 'a', image: 'registry.example.com/myapp:latest' },
+        { ...PLUS_CONTAINER, name: 'b', image: 'registry.example.com:5000/myapp' },
+        { ...PLUS_CONTAINER, name: 'c', image: 'registry.example.com/myapp@sha256:' + 'a'.repeat(64) },
+      ],
+    }));
+    const cs = gatedWorkload(m, svc, 'Deployment').spec.template.spec.containers;
     expect(cs.map((c: any) => c.imagePullPolicy)).toEqual(['Always', 'Always', 'IfNotPresent']);
   });
 });
@@ -247,6 +224,8 @@ describe('gate() of something it cannot hold names what it got and what is accep
     ['a construct with no ApiObject', (c: Chart) => new Construct(c, 'group'), /"test\/group": it synthesizes no Kubernetes object \(no ApiObject, itself or as its default child\); /],
     ['a raw ApiObject of another apiVersion', (c: Chart) => new ApiObject(c, 'old', { apiVersion: 'extensions/v1beta1', kind: 'Deployment' }), /"test\/old": it synthesizes extensions\/v1beta1 Deployment; /],
   ])('%s', (_what, make, got) => {
+    // Both expectations run inside the synth callback: make sure they ran.
+    expect.assertions(2);
     synth(chart => {
       const svc = new MigratedService(chart, 'myapp', baseProps());
       const workload = make(chart);
@@ -277,17 +256,14 @@ describe('an app written with cdk8s-plus-33 (README "Which cdk8s-plus")', () => 
 describe('gate() of a raw ApiObject with its own ServiceAccount', () => {
   test('keeps it, binds it to the waiter\'s Role in the service\'s namespace, and leaves automount as written', () => {
     // GIVEN a raw Deployment that runs under ServiceAccount "worker"
-    const m = synth(chart => {
-      const svc = new MigratedService(chart, 'myapp', baseProps());
-      svc.gate(new ApiObject(chart, 'worker', {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'worker' },
-        spec: { selector: { matchLabels: { app: 'worker' } }, template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, serviceAccountName: 'worker' } } },
-      } as any));
-    });
+    const { m, svc } = synthGated(chart => new ApiObject(chart, 'worker', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: RAW_METADATA,
+      spec: { selector: RAW_SELECTOR, template: { ...POD_TEMPLATE, spec: { ...POD_TEMPLATE.spec, serviceAccountName: 'worker' } } },
+    } as any));
     // THEN
-    const spec = m.find(o => o.metadata.name === 'worker')!.spec.template.spec;
+    const spec = gatedWorkload(m, svc, 'Deployment').spec.template.spec;
     expect(spec.serviceAccountName).toBe('worker');
     expect(spec.automountServiceAccountToken).toBeUndefined();
     expect(m.find(o => o.kind === 'RoleBinding' && o.metadata.name.includes('waiter'))!.subjects).toContainEqual(

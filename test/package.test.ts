@@ -14,6 +14,20 @@ const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 const installedVersion = (pkg: string) => JSON.parse(fs.readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf-8')).version;
 
+/**
+ * The project's own tooling: none of it may reach the package. Prefixes of packed paths (a folder,
+ * with its slash) or whole paths. examples/ covers each example's dist/ (synthesized YAML).
+ */
+const TOOLING = [
+  'src/', 'test/', 'bench/', 'mutation/', 'examples/', 'docs/', '.ci/', 'projenrc/', '.projen/', '.github/',
+  'reports/', '.stryker-tmp/', 'test-reports/', 'coverage/',
+  'stryker.config.json', '.projenrc.ts', 'tsconfig.dev.json', 'tsconfig.json', '.eslintrc.json', '.mergify.yml',
+  '.gitattributes', '.npmignore', '.gitignore', 'package-lock.json',
+];
+const isTooling = (file: string) => TOOLING.some(t => (t.endsWith('/') ? file.startsWith(t) : file === t));
+/** Everything a consumer needs, and all that is shipped on purpose (docs/ is not: README and API.md are). */
+const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/, /^bin\/cdk8s-migrated-service$/, /^lib\/.+\.(js|d\.ts)$/];
+
 const APP = `
 const { App, Chart } = require('cdk8s');
 const kplus = require('cdk8s-plus-28');
@@ -35,11 +49,15 @@ app.synth();
 describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
   let work: string;
   let docs: any[];
+  /** Paths in the tarball as `npm pack` lists them. */
+  let packed: string[];
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'migrated-service-pack-'));
     run('npx', ['jsii', '--silence-warnings=reserved-word'], root);
-    const tarball = run('npm', ['pack', '--pack-destination', work, '--silent'], root).trim().split('\n').pop()!;
+    const [pack] = JSON.parse(run('npm', ['pack', '--pack-destination', work, '--json', '--silent'], root));
+    const tarball: string = pack.filename;
+    packed = pack.files.map((f: { path: string }) => f.path);
     const app = path.join(work, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
@@ -74,6 +92,16 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false);
   });
 
+  test('the tarball holds what a consumer needs and none of the project\'s tooling', () => {
+    // The test must see a real list: an empty or path-less one would pass everything below.
+    expect(packed.length).toBeGreaterThan(5);
+    expect(packed.filter(isTooling)).toEqual([]);
+    expect(packed.filter(f => !SHIPPED.some(re => re.test(f)))).toEqual([]);
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'bin/cdk8s-migrated-service', 'lib/index.js', 'lib/index.d.ts']) {
+      expect(packed).toContain(needed);
+    }
+  });
+
   test('the status CLI is installed as a bin and runs: usage and exit 2 without a service; tooling stays out', () => {
     const app = path.join(work, 'app');
     const bin = path.join(app, 'node_modules', '.bin', 'cdk8s-migrated-service');
@@ -82,7 +110,7 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     expect(r.stdout).toBe('usage: cdk8s-migrated-service status <name> -n <namespace>\n');
     expect(r.status).toBe(2);
     const pkg = path.join(app, 'node_modules', 'cdk8s-migrated-service');
-    for (const tooling of ['test', 'docs', '.ci', 'bench', 'examples']) expect(fs.existsSync(path.join(pkg, tooling))).toBe(false);
+    for (const tooling of ['test', 'docs', '.ci', 'bench', 'examples', 'mutation', 'stryker.config.json', '.projenrc.ts']) expect(fs.existsSync(path.join(pkg, tooling))).toBe(false);
   });
 
   test('cdk8s synth emits the whole release from the tag', () => {

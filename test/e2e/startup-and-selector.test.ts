@@ -5,52 +5,30 @@
  * THEN its pod is never restarted, turns Ready, and the Service (selecting
  * app.kubernetes.io/name + component: server, not the construct path) has it as an endpoint.
  */
-import { Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import {
-  apply, buildImage, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, rolledOut, synthYaml, waitFor,
+  describeOnCluster, getJson, releaseSmallService, SMALL_SERVICE_PORT, useNamespace,
 } from './support';
-import { MigratedService, Waiter } from '../../src';
 
 const BOOT_SECONDS = 40;
 
 describeOnCluster('startup probe and stable selector', () => {
-  let ns: string;
-  beforeAll(() => {
-    ns = createNamespace('e2e-startup');
-  });
-  afterAll(() => deleteNamespace(ns));
+  const namespace = useNamespace('e2e-startup');
 
   test(`a service that listens after ${BOOT_SECONDS} s is not restarted, turns Ready and is the Service's endpoint`, async () => {
-    const image = buildImage({
-      name: 'registry.example.com/e2e-slowboot:v1',
-      contents: { '/www/index.html': 'slow v1\n' },
-      cmd: ['sh', '-c', `trap 'exit 0' TERM; sleep ${BOOT_SECONDS}; httpd -f -p 8080 -h /www & wait $!`],
+    const ns = namespace();
+    // The construct id differs from the name: the selector must not depend on the construct path.
+    await releaseSmallService({
+      namespace: ns,
+      id: 'RenamedConstructId',
+      name: 'slowboot',
+      image: {
+        name: 'registry.example.com/e2e-slowboot:v1',
+        contents: { '/www/index.html': 'slow v1\n' },
+        cmd: ['sh', '-c', `trap 'exit 0' TERM; sleep ${BOOT_SECONDS}; httpd -f -p ${SMALL_SERVICE_PORT} -h /www & wait $!`],
+      },
+      migrationCommand: ['sh', '-c', 'echo migrating'],
+      rolloutTimeoutMs: 180_000,
     });
-    const small: kplus.ContainerResources = {
-      cpu: { request: kplus.Cpu.millis(10) },
-      memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-    };
-    let jobName = '';
-    const yaml = synthYaml(ns, chart => {
-      const svc = new MigratedService(chart, 'RenamedConstructId', {
-        name: 'slowboot',
-        image: image.split(':')[0],
-        imageTag: 'v1',
-        replicas: 1,
-        port: 8080,
-        runAsUser: 1000,
-        resources: small,
-        waiter: Waiter.kubectl(),
-        migration: { command: ['sh', '-c', 'echo migrating'], resources: small },
-      });
-      jobName = svc.jobName;
-    });
-
-    apply(yaml, ns);
-
-    await waitFor(`Job ${jobName} Complete`, () => jobConditions(ns, jobName).Complete, { namespace: ns });
-    await waitFor('Deployment slowboot rolled out', () => rolledOut(ns, 'slowboot'), { namespace: ns, timeoutMs: 180_000 });
 
     const pods = getJson(['pods', '-n', ns, '-l', 'app.kubernetes.io/name=slowboot,app.kubernetes.io/component=server', '-o', 'json']).items;
     expect(pods).toHaveLength(1);

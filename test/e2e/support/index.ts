@@ -3,3 +3,4 @@ export * from './kubectl';
 export * from './images';
 export * from './synth';
 export * from './fixture-app';
+export * from './small-service';
