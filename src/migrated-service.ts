@@ -625,6 +625,7 @@ export class MigratedService extends Construct {
       migrationHome: r.migration.writableHome,
       migrationResources: r.migration.resources,
       tmpMount: tmpMount(tmp),
+      ownText: r.delivery.ownText,
     });
   }
 
@@ -819,7 +820,7 @@ export class MigratedService extends Construct {
             waiterContainer,
             workloads: this.heldWorkloads,
             postRolloutJobName: r.postRollout?.jobName,
-          }),
+          }, r.delivery.ownText),
         }),
       },
     });
