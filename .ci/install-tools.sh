@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the migration tools the tool tier (`npx projen tools`) runs against a real PostgreSQL.
 # Idempotent and quiet; prints one line per tool with its version, or why it is not there.
-#   Debian: prometheus (for promtool: checks and unit-tests the alert rules), PostgreSQL 15, Django, Alembic, Rails (railties + ActiveRecord + pg; the `rails` meta
+#   Debian: prometheus (for promtool: checks and unit-tests the alert rules), golang-go (Go's
+#   text/template, Helm's engine: renders what Delivery.helm() escapes), PostgreSQL 15, Django, Alembic, Rails (railties + ActiveRecord + pg; the `rails` meta
 #   package is not installable next to this machine's nodejs), sqitch (+ DBD::Pg).
 #   npm (into $TOOLS_HOME/npm, outside the repo): knex, typeorm, sequelize-cli, dbmate, pg.
 # Tools that cannot be installed here (Prisma's engines, Flyway, Liquibase, Atlas, golang-migrate,
@@ -13,7 +14,7 @@ else default_home="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-migrated-service-tools"
 TOOLS_HOME="${TOOLS_HOME:-$default_home}"
 mkdir -p "$TOOLS_HOME"
 
-debs=(prometheus postgresql-15 python3-django alembic python3-alembic python3-sqlalchemy python3-psycopg2 ruby-railties ruby-activerecord ruby-pg sqitch libdbd-pg-perl)
+debs=(prometheus golang-go postgresql-15 python3-django alembic python3-alembic python3-sqlalchemy python3-psycopg2 ruby-railties ruby-activerecord ruby-pg sqitch libdbd-pg-perl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -49,6 +50,7 @@ version() { # name, command...
 }
 npmv() { node -e "console.log(require('$npm_dir/node_modules/$1/package.json').version)"; }
 version promtool promtool --version
+version go go version
 version postgresql /usr/lib/postgresql/15/bin/postgres --version
 version django /usr/bin/python3 -c 'import django; print(django.get_version())'
 version alembic /usr/bin/python3 -c 'import alembic; print(alembic.__version__)'

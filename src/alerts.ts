@@ -118,13 +118,17 @@ export function resolveAlerts(options: AlertOptions, context: AlertContext, fail
 }
 
 /**
- * The rule groups of the PrometheusRule.
+ * The rule groups of the PrometheusRule. `ownText` writes the Prometheus templates the rules hold
+ * for the delivery target (escaped for Helm); the user's labels and runbook URL are left as given.
  *
  * @internal
  */
-export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
+export function alertGroups(a: ResolvedAlerts, t: AlertTarget, ownText: (text: string) => string): object[] {
+  const labelsNamespace = ownText('{{ $labels.namespace }}');
+  const labelsPod = ownText('{{ $labels.pod }}');
+  const valueDuration = ownText('{{ $value | humanizeDuration }}');
   const ns = t.namespace === undefined ? '' : `namespace=${q(t.namespace)},`;
-  const where = t.namespace === undefined ? 'namespace {{ $labels.namespace }}' : `namespace ${t.namespace}`;
+  const where = t.namespace === undefined ? `namespace ${labelsNamespace}` : `namespace ${t.namespace}`;
   const release = `release ${t.tag} of service ${t.service} in ${where}`;
   const rule = (alert: string, expr: string, forSeconds: number | undefined, severity: string, summary: string, description: string,
     extra: { [name: string]: string } = {}) => ({
@@ -134,7 +138,7 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
     labels: { severity, service: t.service, image_tag: t.tag, ...extra, ...a.labels },
     annotations: { summary, description, ...(a.runbookUrl ? { runbook_url: a.runbookUrl } : {}) },
   });
-  const kubectlNs = t.namespace === undefined ? '-n {{ $labels.namespace }}' : `-n ${t.namespace}`;
+  const kubectlNs = t.namespace === undefined ? `-n ${labelsNamespace}` : `-n ${t.namespace}`;
   /** The one command that explains the release (bin/cdk8s-migrated-service, src/status.ts). */
   const explain = `npx cdk8s-migrated-service status ${t.service} ${kubectlNs}`;
   const jobRules = (prefix: string, what: string, job: string, runningFor: number) => [
@@ -150,7 +154,7 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
       ` and on (namespace, job_name) max by (namespace, job_name) (kube_job_status_active{${ns}job_name=${q(job)}}) > 0`,
       undefined, 'warning',
       `The ${what} of ${t.service} ${t.tag} has run longer than ${runningFor}s`,
-      `Job ${job}, the ${what} of ${release}, has run for {{ $value | humanizeDuration }}. ` +
+      `Job ${job}, the ${what} of ${release}, has run for ${valueDuration}. ` +
       `What it is doing or waiting for: ${explain} (or kubectl ${kubectlNs} logs job/${job} --all-containers --prefix --tail=20).`),
   ];
   const rules: object[] = jobRules('Migration', 'migration', t.jobName, a.migrationRunningForSeconds);
@@ -162,9 +166,9 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget): object[] {
         ` * on (namespace, pod) group_left () ${podsOf(w, ns)}`,
         a.heldForSeconds, 'warning',
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,
-        `Pod {{ $labels.pod }} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
+        `Pod ${labelsPod} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
         `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds. Why: ` +
-        `${explain} (or kubectl ${kubectlNs} logs {{ $labels.pod }} -c ${t.waiterContainer}).`,
+        `${explain} (or kubectl ${kubectlNs} logs ${labelsPod} -c ${t.waiterContainer}).`,
         { workload_kind: w.kind, workload: w.name }));
     }
   }

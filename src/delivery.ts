@@ -12,6 +12,13 @@ const ARGO_HOOK_DELETE_POLICY = 'argocd.argoproj.io/hook-delete-policy';
 const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 /** Flux's per-object force annotation. */
 const FLUX_FORCE = 'kustomize.toolkit.fluxcd.io/force';
+/**
+ * What Helm renders back to a literal "{{": a template action holding the raw string "{{". Raw
+ * rather than `{{ "{{" }}`: it has no double quote, which YAML would write as `\"` inside a
+ * double-quoted scalar (the Atlas check holds both quote kinds), breaking the action; and, unlike
+ * wrapping a whole string in a raw string, it works whatever else the text holds (backticks).
+ */
+const HELM_OPEN_BRACES = '{{`{{`}}';
 
 /** Options for `Delivery.flux()`. */
 export interface FluxDeliveryOptions {
@@ -90,6 +97,22 @@ export interface DeliverySpec {
   readonly preMigrationAnnotations: { [key: string]: string };
   /** Called with the migration Job once it exists, for synth-time checks. */
   readonly attach?: (job: IConstruct) => void;
+  /**
+   * Text the library writes itself (never the user's) as the target must carry it to reach the
+   * cluster unchanged: Helm renders every file as a template, so "{{" is escaped there.
+   */
+  readonly ownText: (text: string) => string;
+}
+
+/** The text unchanged: targets that apply the manifests as they are. */
+const asIs = (text: string): string => text;
+
+/**
+ * `text` with each "{{" escaped, so that Helm renders it back to exactly `text` (a lone "}}"
+ * outside an action is literal text already).
+ */
+function helmLiteral(text: string): string {
+  return text.split('{{').join(HELM_OPEN_BRACES);
 }
 
 /**
@@ -130,7 +153,9 @@ export abstract class Delivery {
    * every install and upgrade. Its name is stable (`<name>-migrate`) so the delete policy replaces
    * the previous one. ConfigMaps and Secrets it reads must exist before the hook (checked at synth).
    * Give `helm upgrade --timeout` more than the migration's deadline: an upgrade retried after a
-   * timeout deletes a hook Job that still runs (docs/delivery.md).
+   * timeout deletes a hook Job that still runs (docs/delivery.md). Helm renders the chart as
+   * templates: the library's own `{{` (the alerts' Prometheus templates, Atlas's check) is escaped
+   * so it is installed unchanged; a `{{` in your own strings is refused at synth.
    */
   public static helm(options: HelmDeliveryOptions = {}): Delivery {
     return new HelmDelivery(options);
@@ -203,6 +228,7 @@ class FluxDelivery extends Delivery {
       jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
       postRolloutAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
       preMigrationAnnotations: {},
+      ownText: asIs,
     };
   }
 }
@@ -227,6 +253,7 @@ class ArgoCdDelivery extends Delivery {
       jobAnnotations: annotations,
       postRolloutAnnotations: { [ARGO_HOOK]: 'PostSync', [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation' },
       preMigrationAnnotations: annotations,
+      ownText: asIs,
       attach: check ? job => addHookInputCheck(job, {
         target: 'Delivery.argoCd()',
         hookKey: ARGO_HOOK,
@@ -265,8 +292,10 @@ class HelmDelivery extends Delivery {
         [HELM_HOOK_WEIGHT]: `${weight}`,
         [HELM_HOOK_DELETE_POLICY]: 'before-hook-creation',
       },
+      ownText: helmLiteral,
       attach: job => {
-        // Every object lands in templates/: "{{" would be read as a Helm template.
+        // Every object lands in templates/: a "{{" we did not escape (the user's) would be read as
+        // a Helm template, and we cannot tell whether they meant one.
         job.node.addValidation({ validate: () => templateErrors(job.node.scope ?? job) });
         if (check) {
           addHookInputCheck(job, {
@@ -289,7 +318,7 @@ class HelmDelivery extends Delivery {
 class KubectlDelivery extends Delivery {
   public readonly kind = 'kubectl';
   public _bind(): DeliverySpec {
-    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {}, preMigrationAnnotations: {} };
+    return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {}, preMigrationAnnotations: {}, ownText: asIs };
   }
 }
 
@@ -442,7 +471,7 @@ function podInputs(spec: any): PodInput[] {
   return [...found.values()];
 }
 
-/** Objects under `scope` with "{{" in a string, which Helm would try to render. */
+/** Objects under `scope` with an unescaped "{{" in a string, which Helm would try to render. */
 function templateErrors(scope: IConstruct): string[] {
   const errors: string[] = [];
   for (const obj of scope.node.findAll().filter(ApiObject.isApiObject)) {
@@ -456,13 +485,25 @@ function templateErrors(scope: IConstruct): string[] {
   return errors;
 }
 
-/** The first string with "{{" in a rendered object (never a string itself), and its JSON pointer. */
+/** The first string with an unescaped "{{" in a rendered object (never a string itself), and its JSON pointer. */
 function findTemplate(value: any, at: string): { at: string; value: string } | undefined {
-  if (typeof value === 'string') return value.includes('{{') ? { at, value } : undefined;
+  if (typeof value === 'string') return opensAction(value) ? { at, value } : undefined;
   // Numbers and booleans have no entries; null has none either.
   for (const [k, v] of Object.entries(value ?? {})) {
     const hit = findTemplate(v, `${at}/${k}`);
     if (hit) return hit;
   }
   return undefined;
+}
+
+/**
+ * Whether Helm would start an action in `text`: a "{{" that is not our escape. Scanned from the
+ * left as Helm's lexer does, so "{{{`{{`}}" (an action "{`{{`") is caught.
+ */
+function opensAction(text: string): boolean {
+  for (let at = text.indexOf('{{'); at !== -1; at = text.indexOf('{{', at)) {
+    if (!text.startsWith(HELM_OPEN_BRACES, at)) return true;
+    at += HELM_OPEN_BRACES.length;
+  }
+  return false;
 }

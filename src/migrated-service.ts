@@ -340,6 +340,7 @@ export class MigratedService extends Construct {
       migrationHome: r.migration.writableHome,
       migrationResources: r.migration.resources,
       tmpMount: tmpMount(tmp),
+      ownText: r.delivery.ownText,
     });
   }
 
@@ -402,7 +403,7 @@ export class MigratedService extends Construct {
             waiterContainer,
             workloads: this.heldWorkloads,
             postRolloutJobName: r.postRollout?.jobName,
-          }),
+          }, r.delivery.ownText),
         }),
       },
     });

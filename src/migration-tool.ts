@@ -146,7 +146,9 @@ export class MigrationTool {
       // `$$(` keeps Kubernetes from treating the shell substitution as a variable reference.
       ['sh', '-c', 'test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{ .Status }}\')" = OK',
         'atlas-check', url, dir],
-      false, 'arigaio/atlas');
+      false, 'arigaio/atlas', undefined,
+      // The script is ours (its Go template is Atlas's, escaped for Helm); dir is the user's.
+      [2]);
   }
 
   /** golang-migrate: `migrate -path /migrations -database $(DATABASE_URL) up`. No check. Base image `migrate/migrate`. */
@@ -241,14 +243,29 @@ export class MigrationTool {
   /** The command that clears the lock a killed run leaves behind, if the tool leaves one. */
   public readonly unlockCommand?: string[];
 
+  /** Indices of the check command's arguments the library wrote (not the user's options). */
+  private readonly ownCheckArgs: number[];
+
   private constructor(name: string, command: string[], check: string[] | undefined,
-    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[]) {
+    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[], ownCheckArgs: number[] = []) {
     this.name = name;
     this.command = command;
     this.checkCommand = check;
     this.needsWritableHome = needsWritableHome;
     this.stockImage = stockImage;
     this.unlockCommand = unlockCommand;
+    this.ownCheckArgs = ownCheckArgs;
+  }
+
+  /**
+   * The check command with the library's own arguments written by `ownText` (escaped for Helm);
+   * the user's (a custom tool's command, a preset's options) stay as given, so synth still
+   * refuses a "{{" in them under Helm.
+   *
+   * @internal
+   */
+  public _checkCommandFor(ownText: (text: string) => string): string[] | undefined {
+    return this.checkCommand?.map((arg, i) => this.ownCheckArgs.includes(i) ? ownText(arg) : arg);
   }
 }
 

@@ -95,6 +95,8 @@ export interface WaiterContext {
   /** The migration container's resources: a schema check runs the same tool. */
   readonly migrationResources: kplus.ContainerResources;
   readonly tmpMount: kplus.VolumeMount;
+  /** Writes the library's own text for the delivery target (see `DeliverySpec.ownText`). */
+  readonly ownText: (text: string) => string;
 }
 
 /**
@@ -216,7 +218,7 @@ class SchemaCheckWaiter extends Waiter {
   public readonly kind = 'schema-check';
 
   public _bind(context: WaiterContext): WaiterSpec {
-    const check = context.tool?.checkCommand;
+    const check = context.tool?._checkCommandFor(context.ownText);
     if (!context.tool) {
       throw new MigratedServiceError('waiter', 'Waiter.schemaCheck()',
         'it needs migration.tool to know the check command; set migration.tool to a MigrationTool with a check ' +

@@ -307,20 +307,107 @@ describe('Delivery.helm() checks what the hook Job reads', () => {
     expect(deliveryAnnotations(one(m, 'Secret'))).toEqual({});
   });
 
-  test('GIVEN checkHookInputs: false WHEN a manifest holds "{{" THEN synth still fails: only the input check is off', () => {
-    const props = baseProps({
-      migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' },
-      waiter: Waiter.schemaCheck(),
-      delivery: Delivery.helm({ checkHookInputs: false }),
-    });
-    expect(() => synthService(props)).toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) .*would be read by Helm as a template/);
+  test('GIVEN checkHookInputs: false WHEN the user\'s command holds "{{" THEN synth still fails: only the input check is off', () => {
+    const props = baseProps({ migration: { tool: MigrationTool.prisma(), command: ['sh', '-c', 'echo {{ x }}'] }, delivery: Delivery.helm({ checkHookInputs: false }) });
+    expect(() => synthService(props)).toThrow(/Invalid Job "myapp-migrate" with Delivery\.helm\(\) .*would be read by Helm as a template/);
+  });
+});
+
+/** Synthesize without a namespace: the rules then name the namespace with a Prometheus template too. */
+function synthNoNamespace(props: MigratedServiceProps): Manifest[] {
+  const app = new App();
+  new MigratedService(new Chart(app, 'test'), 'myapp', props);
+  return app.charts.flatMap(c => c.toJson()) as Manifest[];
+}
+
+/** What Helm renders the library's escape to: "{{" (proven with Go's text/template in test/tools/helm-template.test.ts). */
+const HELM_ESCAPE = '{{`{{`}}';
+const helmRendered = (text: string) => text.split(HELM_ESCAPE).join('{{');
+const ATLAS = { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' };
+const TEMPLATE_ERROR = (kind: string, name: string, at: string) => new RegExp(
+  `Invalid ${kind} "${name}" with Delivery\\.helm\\(\\) ".*\\{\\{.*": "\\{\\{" at ${at.replace(/\//g, '\\/')} would be read by Helm as a template ` +
+  'when the chart is installed; avoid "\\{\\{" there \\(e\\.g\\. pick another waiter or command\\), or deliver with Delivery\\.flux\\(\\) or Delivery\\.kubectl\\(\\)$', 'm');
+
+describe('Delivery.helm() escapes the "{{" of the library\'s own text', () => {
+  test('GIVEN helm and alerts WHEN synthesized THEN it passes and each Prometheus template is escaped once', () => {
+    const m = synthNoNamespace(baseProps({ delivery: Delivery.helm(), alerts: {} }));
+    const rules = one(m, 'PrometheusRule').spec.groups[0].rules;
+    const held = rules.find((r: any) => r.alert === 'ReleaseHeld');
+    expect(held.annotations.description).toMatch(/^Pod \{\{`\{\{`\}\} \$labels\.pod \}\} of Deployment myapp .* in namespace \{\{`\{\{`\}\} \$labels\.namespace \}\} is held/);
+    expect(rules.find((r: any) => r.alert === 'MigrationRunningLong').annotations.description)
+      .toContain('has run for {{`{{`}} $value | humanizeDuration }}. ');
   });
 
-  test('GIVEN a "{{" in a manifest (Atlas schema check) WHEN synthesized for Helm THEN synth fails naming where', () => {
-    const props = baseProps({ migration: { tool: MigrationTool.atlas(), image: 'registry.example.com/myapp-migration' }, waiter: Waiter.schemaCheck() });
+  test('GIVEN helm and flux with alerts WHEN Helm\'s rendering of the escapes is applied THEN the rules are exactly flux\'s', () => {
+    const rule = (delivery: Delivery) => {
+      const m = synthNoNamespace(baseProps({ delivery, alerts: {}, postRollout: { command: ['npm', 'run', 'contract'] } }));
+      // Only the Job names differ between the targets (versioned for flux, stable for Helm).
+      const names = all(m, 'Job').map(j => j.metadata.name);
+      return { groups: one(m, 'PrometheusRule').spec.groups, names };
+    };
+    const helm = rule(Delivery.helm());
+    const flux = rule(Delivery.flux());
+    let fluxText = JSON.stringify(flux.groups);
+    flux.names.forEach((name, i) => { fluxText = fluxText.split(name).join(helm.names[i]); });
+    expect(fluxText).toContain('{{ $labels.pod }}');
+    expect(helmRendered(JSON.stringify(helm.groups))).toBe(fluxText);
+  });
+
+  test('GIVEN helm and the Atlas schema check WHEN synthesized THEN the script is escaped, renders to flux\'s, and the user\'s dir is as given', () => {
+    const command = (delivery: Delivery) => initContainer(synthService({ migration: ATLAS, waiter: Waiter.schemaCheck(), delivery })).command;
+    const helm = command(Delivery.helm());
+    const flux = command(Delivery.flux());
+    expect(helm[2]).toBe('test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{`{{`}} .Status }}\')" = OK');
+    expect(helm.map(helmRendered)).toEqual(flux);
+    expect(helm.slice(3)).toEqual(flux.slice(3));
+  });
+
+  test('GIVEN flux, argoCd and kubectl WHEN synthesized with alerts and the Atlas schema check THEN the text is Atlas\'s and Prometheus\'s, unescaped', () => {
+    for (const delivery of [Delivery.flux(), Delivery.argoCd(), Delivery.kubectl()]) {
+      const m = synth(chart => new MigratedService(chart, 'myapp', baseProps({ migration: ATLAS, waiter: Waiter.schemaCheck(), delivery, alerts: {} })));
+      const text = JSON.stringify(m);
+      expect(text).not.toContain('`');
+      expect(initContainer(m).command[2]).toContain("--format '{{ .Status }}'");
+      expect(one(m, 'PrometheusRule').spec.groups[0].rules.find((r: any) => r.alert === 'ReleaseHeld').annotations.description)
+        .toMatch(/^Pod \{\{ \$labels\.pod \}\} of Deployment myapp/);
+    }
+  });
+
+  test('GIVEN the public MigrationTool.atlas().checkCommand THEN it is Atlas\'s text: the escape is applied at synth only', () => {
+    expect(MigrationTool.atlas().checkCommand![2]).toContain("--format '{{ .Status }}'");
+  });
+});
+
+describe('Delivery.helm() still refuses the user\'s "{{" (we cannot know whether it is meant for Helm)', () => {
+  test('GIVEN a "{{" in the user\'s command WHEN synthesized for Helm THEN synth fails with the whole message naming where', () => {
+    const props = baseProps({ migration: { tool: MigrationTool.prisma(), command: ['sh', '-c', 'echo {{ .Values.x }}'] } });
     expect(() => synthService(props)).not.toThrow();
-    expect(() => synthService({ ...props, delivery: Delivery.helm() }))
-      .toThrow(/Invalid Deployment "myapp" with Delivery\.helm\(\) ".*\{\{.*": "\{\{" at \/spec\/template\/spec\/initContainers\/0\/command\/2 would be read by Helm as a template when the chart is installed; avoid "\{\{" there \(e\.g\. pick another waiter or command\), or deliver with Delivery\.flux\(\) or Delivery\.kubectl\(\)$/m);
+    expect(() => synthService({ ...props, delivery: Delivery.helm() })).toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/2'));
+  });
+
+  test('GIVEN a custom tool whose check command holds "{{" WHEN the schema check is synthesized for Helm THEN synth fails naming the init container', () => {
+    const tool = MigrationTool.custom({ name: 'mine', command: ['migrate'], checkCommand: ['sh', '-c', 'status --format "{{ .Ok }}"'] });
+    expect(() => synthService({ migration: { tool }, waiter: Waiter.schemaCheck(), delivery: Delivery.helm() }))
+      .toThrow(TEMPLATE_ERROR('Deployment', 'myapp', '/spec/template/spec/initContainers/0/command/2'));
+  });
+
+  test('GIVEN Atlas with a dir holding "{{" WHEN the schema check is synthesized for Helm THEN the dir (the user\'s) is refused, not escaped', () => {
+    const tool = MigrationTool.atlas({ dir: 'file://{{ .Values.dir }}' });
+    expect(() => synthService({ migration: { tool, image: ATLAS.image }, waiter: Waiter.schemaCheck(), delivery: Delivery.helm() }))
+      .toThrow(TEMPLATE_ERROR('Deployment', 'myapp', '/spec/template/spec/initContainers/0/command/5'));
+  });
+
+  test.each([
+    ['a label value', { labels: { team: '{{ .Values.team }}' } }, '/spec/groups/0/rules/0/labels/team'],
+    ['the runbook URL', { runbookUrl: 'https://wiki.example.com/{{$labels.alertname}}' }, '/spec/groups/0/rules/0/annotations/runbook_url'],
+  ])('GIVEN %s of the alerts holding "{{" WHEN synthesized for Helm THEN it is refused, while the library\'s templates beside it pass', (_what, alerts, at) => {
+    expect(() => synthService({ alerts, delivery: Delivery.helm() }))
+      .toThrow(TEMPLATE_ERROR('PrometheusRule', 'myapp-migration-alerts', at));
+  });
+
+  test('GIVEN a user string that starts like the escape but is not one ("{{{`{{`}}") WHEN synthesized for Helm THEN it is refused', () => {
+    expect(() => synthService({ migration: { tool: MigrationTool.prisma(), command: ['sh', '-c', 'echo {{{`{{`}}'] }, delivery: Delivery.helm() }))
+      .toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/2'));
   });
 });
 
