@@ -2,7 +2,7 @@ export * from './migrated-service';
 export * from './migrated-service-props';
 export * from './run/options';
 export * from './post-rollout/options';
-export * from './alert-options';
+export * from './alerts/alert-options';
 export * from './migration-tool';
 export * from './waiter';
 export * from './delivery';

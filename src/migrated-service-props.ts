@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { AlertOptions } from './alert-options';
+import { AlertOptions } from './alerts/alert-options';
 import { Delivery } from './delivery';
 import { MigrationLock } from './migration-lock';
 import { RunAsOptions } from './pod/security';

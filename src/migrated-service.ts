@@ -1,7 +1,7 @@
 import { ApiObject, App, Chart, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { alertGroups, AlertWorkload } from './alerts';
+import { alertGroups, AlertWorkload } from './alerts/alerts';
 import { failFor } from './checks';
 import { MigratedServiceError } from './errors';
 import { applyGateEdits, editAtSynth, GateEdits } from './gate/gate-edits';
@@ -189,7 +189,7 @@ export class MigratedService extends Construct {
    *
    * The library's defaults, where the user set none (their own values are never changed):
    * - Labels: the service's `labels` (and `app.kubernetes.io/name`, `version`, `managed-by`) on
-   *   the object and its pods, for keys the workload does not set. Selectors are not touched.
+   *   the object, a CronJob's Job template and the pods, for keys the workload does not set. Selectors are not touched.
    * - Resources: the service container's defaults (100m CPU and 256Mi requested, 512Mi limit) for
    *   every container (init ones included) with no resources, or with exactly cdk8s-plus' own
    *   defaults (requests 1000m/512Mi, limits 1500m/2048Mi). cdk8s-plus writes those when none are

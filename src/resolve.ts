@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { resolveAlerts, ResolvedAlerts } from './alerts';
+import { resolveAlerts, ResolvedAlerts } from './alerts/alerts';
 import { checkDuration, checkEnvNames, checkInt, checkLabels, checkRepository, checkStrings, Fail, failFor } from './checks';
 import { Delivery, DeliverySpec } from './delivery';
 import type { MigratedServiceProps } from './migrated-service-props';

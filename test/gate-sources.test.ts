@@ -141,8 +141,10 @@ describe.each(SOURCES)('gate() of a $name', (source) => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
     expect(container.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'migration-waiter-tmp' });
     expect(spec.volumes.filter((v: any) => v.name === 'migration-waiter-tmp')).toEqual([{ name: 'migration-waiter-tmp', emptyDir: { sizeLimit: '256Mi' } }]);
-    for (const labels of [worker.metadata.labels, template.metadata.labels]) {
-      expect(labels).toMatchObject({ 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/version': 'v1.2.3', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
+    // Every object along the way: the workload, a CronJob's Job template (the Jobs it creates), the pods.
+    const objects = [worker.metadata, ...(worker.kind === 'CronJob' ? [worker.spec.jobTemplate.metadata] : []), template.metadata];
+    for (const metadata of objects) {
+      expect(metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/version': 'v1.2.3', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
     }
     expect(template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v1.2.3');
   });

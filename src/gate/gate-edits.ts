@@ -51,11 +51,16 @@ export interface GateEdits {
 export function applyGateEdits(json: any, podSpecPath: string, edits: GateEdits): any {
   const podSpec = valueAt(json, podSpecPath);
   if (!podSpec) return json;
+  // The labels go on every object along the path: the workload, a CronJob's Job template, the pod
+  // template (each sits just before a "/spec" of the pointer).
+  const segments = podSpecPath.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    if (segments[i] !== 'spec') continue;
+    const owner = valueAt(json, segments.slice(0, i).join('/'));
+    owner.metadata = owner.metadata ?? {};
+    owner.metadata.labels = { ...edits.labels, ...owner.metadata.labels };
+  }
   const template = valueAt(json, podSpecPath.slice(0, -'/spec'.length));
-  json.metadata = json.metadata ?? {};
-  json.metadata.labels = { ...edits.labels, ...json.metadata.labels };
-  template.metadata = template.metadata ?? {};
-  template.metadata.labels = { ...edits.labels, ...template.metadata.labels };
   template.metadata.annotations = { ...template.metadata.annotations, ...edits.podAnnotations };
 
   const sc = podSpec.securityContext = podSpec.securityContext ?? {};

@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { AlertOptions } from './alert-options';
-import type { Fail } from './checks';
+import type { Fail } from '../checks';
 
 /** Prometheus label names (and no reserved `__` prefix). */
 const PROM_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
