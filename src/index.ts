@@ -9,4 +9,4 @@ export * from './delivery';
 export * from './version-key';
 export * from './pod/security';
 export * from './image-tag';
-export * from './migration-lock';
+export * from './lock/migration-lock';

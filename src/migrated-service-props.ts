@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { AlertOptions } from './alerts/alert-options';
 import { Delivery } from './delivery';
-import { MigrationLock } from './migration-lock';
+import { MigrationLock } from './lock/migration-lock';
 import { RunAsOptions } from './pod/security';
 import { PostRolloutOptions } from './post-rollout/options';
 import { MigrationOptions } from './run/options';

@@ -8,8 +8,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LOCK_READ_JSONPATH, MIGRATION_LOCK_SCRIPT } from '../src/migration-lock-script';
 import { shells } from './support/shells';
+import { LOCK_READ_JSONPATH, MIGRATION_LOCK_SCRIPT } from '../src/lock/migration-lock-script';
 
 interface Out { readonly stdout?: string; readonly stderr?: string; readonly code?: number }
 interface Scenario { readonly lease: Out[]; readonly read: Out[]; readonly swap?: Out[]; readonly watch?: Out[] }

@@ -6,8 +6,8 @@
 import { App, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigrationLock, MigrationTool } from '../src';
-import { LOCK_RESOURCES } from '../src/migration-lock';
-import { MIGRATION_LOCK_SCRIPT } from '../src/migration-lock-script';
+import { LOCK_RESOURCES } from '../src/lock/migration-lock';
+import { MIGRATION_LOCK_SCRIPT } from '../src/lock/migration-lock-script';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
 import { baseProps, lockObjects, Manifest, podSpecs, restrictedViolations, synth, synthService, validateSchemas } from './support/k8s';
 

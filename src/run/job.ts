@@ -1,9 +1,9 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { MigrationLockSpec } from '../migration-lock';
-import { LOCK_LABEL } from '../migration-lock-script';
 import { MigrationRun } from './resolve';
+import { MigrationLockSpec } from '../lock/migration-lock';
+import { LOCK_LABEL } from '../lock/migration-lock-script';
 import { hardenPod, mountApiToken, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
 import { restrictedContainerSecurity } from '../pod/security';
 

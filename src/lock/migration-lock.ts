@@ -1,12 +1,12 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { MigratedServiceError } from './errors';
+import { MigratedServiceError } from '../errors';
 import { LOCK_CONTAINER, MIGRATION_LOCK_SCRIPT } from './migration-lock-script';
-import { TMP_PATH } from './pod/pod-spec';
-import { checkId, restrictedContainerSecurity } from './pod/security';
-import { fitName } from './version-key';
-import { KUBECTL_IMAGE, KUBECTL_UID } from './waiter';
+import { TMP_PATH } from '../pod/pod-spec';
+import { checkId, restrictedContainerSecurity } from '../pod/security';
+import { fitName } from '../version-key';
+import { KUBECTL_IMAGE, KUBECTL_UID } from '../waiter';
 
 /**
  * The lock container's requests and limits: a few kubectl runs and one watch. No CPU limit:

@@ -1,4 +1,4 @@
-import { kubectlScriptSetup } from './kubectl-script';
+import { kubectlScriptSetup } from '../kubectl-script';
 
 /**
  * The label every migration Job of a service and its pods carry, with the service name as value:
