@@ -147,6 +147,9 @@ describe.each(SOURCES)('gate() of a $name', (source) => {
       expect(metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'myapp', 'app.kubernetes.io/version': 'v1.2.3', 'app.kubernetes.io/managed-by': 'cdk8s-migrated-service' });
     }
     expect(template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v1.2.3');
+    // Only objects get labels: no metadata appears inside a spec.
+    expect(worker.spec.metadata).toBeUndefined();
+    if (worker.kind === 'CronJob') expect(worker.spec.jobTemplate.spec.metadata).toBeUndefined();
   });
 
   test('passes the restricted standard and the API schema of its kind', () => {

@@ -208,14 +208,26 @@ describe('clearStaleToolLock', () => {
     expect(names(job)).toEqual(['wait-for-rollout', 'migration-lock', 'clear-tool-lock']);
   });
 
+  test('GIVEN clearStaleToolLock: true with a tool that has an unlock command THEN it is run, on both Jobs', () => {
+    const m = synthService({ migration: { tool: MigrationTool.knex(), clearStaleToolLock: true }, postRollout: { tool: MigrationTool.knex(), clearStaleToolLock: true } });
+    expect(names(migrationJob(m))).toContain('clear-tool-lock');
+    expect(names(postJob(m))).toContain('clear-tool-lock');
+  });
+
   test('GIVEN clearStaleToolLock without the migration lock THEN it is refused: clearing is safe only while nothing else migrates', () => {
     expect(() => synthService({ migrationLock: MigrationLock.none(), migration: { tool: MigrationTool.knex(), clearStaleToolLock: true } }))
-      .toThrow(/^Invalid migration\.clearStaleToolLock of MigratedService "test\/myapp" true: clearing a tool's lock is safe only while no other migration/);
+      .toThrow(new Error('Invalid migration.clearStaleToolLock of MigratedService "test/myapp" true: clearing a tool\'s lock is safe ' +
+        'only while no other migration of the service can run, which the migration lock guarantees; drop migrationLock: ' +
+        'MigrationLock.none() or clearStaleToolLock'));
   });
 
   test('GIVEN clearStaleToolLock with a tool that has no unlock command THEN it is refused naming the tool', () => {
     expect(() => synthService({ postRollout: { tool: MigrationTool.prisma(), clearStaleToolLock: true } }))
-      .toThrow(/^Invalid postRollout\.clearStaleToolLock .* migration tool "prisma" has no unlock command/);
+      .toThrow(new Error('Invalid postRollout.clearStaleToolLock of MigratedService "test/myapp" true: migration tool "prisma" has no ' +
+        'unlock command; use a tool that leaves a lock behind (MigrationTool.knex(), MigrationTool.liquibase()) or ' +
+        'MigrationTool.custom({ ..., unlockCommand: [...] })'));
+    expect(() => synthService({ postRollout: { command: ['./post'], clearStaleToolLock: true } }))
+      .toThrow(/^Invalid postRollout\.clearStaleToolLock .* migration tool null has no unlock command/);
     expect(() => synthService({ migration: { command: ['./m'], clearStaleToolLock: 'yes' as any } }))
       .toThrow(/^Invalid migration\.clearStaleToolLock .*"yes": pass true or false/);
   });
