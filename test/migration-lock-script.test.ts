@@ -12,26 +12,29 @@ import { shells } from './support/shells';
 import { LOCK_READ_JSONPATH, MIGRATION_LOCK_SCRIPT } from '../src/lock/migration-lock-script';
 
 interface Out { readonly stdout?: string; readonly stderr?: string; readonly code?: number }
-interface Scenario { readonly lease: Out[]; readonly read: Out[]; readonly swap?: Out[]; readonly watch?: Out[] }
+interface Scenario { readonly read: Out[]; readonly swap?: Out[]; readonly watch?: Out[] }
 interface Call { readonly kind: string; readonly args: string[]; readonly stdin?: string }
 
 const RECORDINGS = path.join(__dirname, 'support', 'kubectl-recordings', 'lock');
 const recorded = (name: string): Out & { args: string[] } => JSON.parse(fs.readFileSync(path.join(RECORDINGS, `${name}.json`), 'utf-8'));
 
-// The recorded release: v1 migrating, v2 waiting at the lock.
-const V1 = { name: 'web-migrate-v1', uid: '33ad9ac3-b520-485d-b3de-f5db97be4b06' };
-const V2 = { name: 'web-migrate-v2', uid: '4f4df484-fd67-442a-ab0b-20b41809d2de' };
+// The recorded release (record-lock-kubectl.ts): v1 migrating, v2 waiting at the lock.
+const V1 = { name: 'web-migrate-v1', uid: 'e9f4b74b-b7c0-4c67-b875-857fa5e1d675' };
+const V2 = { name: 'web-migrate-v2', uid: 'd349157d-b367-4648-b836-183ac5f48150' };
 
 /** A Job line as LOCK_READ_JSONPATH prints it. */
 function job(name: string, uid: string, created: string, o: { component?: string; complete?: boolean; failed?: boolean } = {}): string {
-  return `Job|${name}|${uid}|${created}|${o.component ?? 'migration'}|${o.complete ? 'True' : ''}|${o.failed ? 'True' : ''}|||`;
+  return `Job|${name}|${uid}|${created}|${o.component ?? 'migration'}|${o.complete ? 'True' : ''}|${o.failed ? 'True' : ''}||||700|`;
 }
 /** A pod line of Job `owner`; `atLock` while its migration-lock container runs. */
 function pod(owner: string, phase: string, atLock = false, component = 'migration'): string {
-  return `Pod|${owner}-pod|pod-${owner}|2026-12-05T02:07:17Z|${component}|||${owner}|${phase}|${atLock ? '2026-12-05T02:07:18Z' : ''}`;
+  return `Pod|${owner}-pod|pod-${owner}|2026-12-05T02:07:17Z|${component}|||${owner}|${phase}|${atLock ? '2026-12-05T02:07:18Z' : ''}|701|`;
+}
+/** A Lease line: the service's (`name` web-migration-lock) at `version`, held by `holder` (`job/uid`, or empty). */
+function lease(version: string, holder: string, name = 'web-migration-lock'): string {
+  return `Lease|${name}|lease-uid|2026-12-05T02:00:00Z|||||||${version}|${holder}`;
 }
 const read = (...lines: string[]): Out => ({ stdout: `${lines.join('\n')}\n`, code: 0 });
-const lease = (version: string, holder: string): Out => ({ stdout: `${version}|${holder}`, code: 0 });
 const CREATED = { stdout: 'lease.coordination.k8s.io/web-migration-lock created\n', code: 0 };
 const REPLACED = { stdout: 'lease.coordination.k8s.io/web-migration-lock replaced\n', code: 0 };
 /** The watch reports one change and ends. */
@@ -72,50 +75,53 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
   const sh = argv ?? [];
   const t = skip ? test.skip : test;
 
-  t('GIVEN no Lease yet and no other migration WHEN it starts THEN it creates the Lease with itself as holder: three requests, no watch', () => {
-    const r = run(sh, { lease: [recorded('lease-not-found')], read: [read(job(V1.name, V1.uid, '2026-12-05T02:07:17Z'), pod(V1.uid, 'Pending', true))], swap: [CREATED] }, V1);
+  t('GIVEN no Lease yet and no other migration WHEN it starts THEN it creates the Lease, labelled, with itself as holder: two kubectl runs, no watch', () => {
+    const r = run(sh, { read: [read(job(V1.name, V1.uid, '2026-12-05T02:07:17Z'), pod(V1.uid, 'Pending', true))], swap: [CREATED] }, V1);
     expect(r.status).toBe(0);
-    expect(r.kinds).toEqual(['lease', 'read', 'swap']);
-    expect(r.calls[2].args.slice(0, 3)).toEqual(['create', '-f', '-']);
-    expect(r.calls[2].stdin).toContain(`holderIdentity: "${V1.name}/${V1.uid}"`);
-    expect(r.calls[2].stdin).not.toContain('resourceVersion');
+    expect(r.kinds).toEqual(['read', 'swap']);
+    expect(r.calls[0].args).toEqual(['get', 'leases,jobs,pods', '-l', 'migrated-service.cdk8s.io/migration-lock=web', '-o', `jsonpath=${LOCK_READ_JSONPATH}`, '--request-timeout=30s']);
+    expect(r.calls[1].args.slice(0, 3)).toEqual(['create', '-f', '-']);
+    expect(r.calls[1].stdin).toContain(`holderIdentity: "${V1.name}/${V1.uid}"`);
+    expect(r.calls[1].stdin).toContain('labels: {"migrated-service.cdk8s.io/migration-lock": "web"}');
+    expect(r.calls[1].stdin).not.toContain('resourceVersion');
     expect(r.stdout).toMatch(/migration lock of web taken by web-migrate-v1 after \d+s/);
   });
 
   t('GIVEN what kubectl printed while v1 migrated and v2 waited WHEN v2 starts THEN it waits for v1; once v1\'s pod succeeded it takes the Lease at the resourceVersion it read', () => {
-    const r = run(sh, {
-      lease: [recorded('lease-held')],
-      read: [recorded('read-one-running-one-waiting'), recorded('read-one-running-one-waiting'), recorded('read-both-done')],
-      watch: [CHANGE],
-      swap: [REPLACED],
-    }, V2);
+    const held = recorded('read-held-one-running-one-waiting');
+    // The recorded read once both were done, with the Lease still as v1 left it (in the recording v2 had taken it).
+    const heldLease = held.stdout!.split('\n')[0];
+    expect(heldLease).toMatch(new RegExp(`^Lease\\|web-migration-lock\\|.*\\|64353\\|${V1.name}/${V1.uid}$`));
+    const bothDone = { ...recorded('read-both-done'), stdout: recorded('read-both-done').stdout!.replace(/^Lease\|.*$/m, heldLease) };
+    const r = run(sh, { read: [held, held, bothDone], watch: [CHANGE], swap: [REPLACED] }, V2);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('waiting for migration web-migrate-v1 of web: it holds the lock');
     // One read before the watch, one when the watch is established (its first ADDED), one on the change.
-    expect(r.kinds).toEqual(['lease', 'read', 'watch', 'lease', 'read', 'lease', 'read', 'swap']);
+    expect(r.kinds).toEqual(['read', 'watch', 'read', 'read', 'swap']);
     const swap = r.calls[r.calls.length - 1];
     expect(swap.args.slice(0, 3)).toEqual(['replace', '-f', '-']);
-    expect(swap.stdin).toContain('resourceVersion: "2184"');
+    expect(swap.stdin).toContain('resourceVersion: "64353"');
     expect(swap.stdin).toContain(`holderIdentity: "${V2.name}/${V2.uid}"`);
-    expect(r.calls[1].args).toEqual(['get', 'jobs,pods', '-l', 'migrated-service.cdk8s.io/migration-lock=web', '-o', `jsonpath=${LOCK_READ_JSONPATH}`, '--request-timeout=30s']);
-    expect(r.calls[2].args.slice(0, 6)).toEqual(['get', 'pods', '-l', 'migrated-service.cdk8s.io/migration-lock=web', '--watch', '--output-watch-events']);
+    expect(r.calls[0].args).toEqual(held.args.concat('--request-timeout=30s'));
+    expect(r.calls[1].args.slice(0, 6)).toEqual(['get', 'pods', '-l', 'migrated-service.cdk8s.io/migration-lock=web', '--watch', '--output-watch-events']);
   });
 
   t('GIVEN the swap conflicts (another migration took the Lease first) THEN it reads again', () => {
-    const mine = read(job(V1.name, V1.uid, '2026-12-05T02:07:17Z'), pod(V1.uid, 'Pending', true));
-    const r = run(sh, { lease: [lease('10', ''), lease('11', '')], read: [mine], swap: [recorded('replace-conflict'), REPLACED] }, V1);
+    const mine = [job(V1.name, V1.uid, '2026-12-05T02:07:17Z'), pod(V1.uid, 'Pending', true)];
+    const r = run(sh, { read: [read(lease('10', ''), ...mine), read(lease('11', ''), ...mine)], swap: [recorded('replace-conflict'), REPLACED] }, V1);
     expect(r.status).toBe(0);
-    expect(r.kinds).toEqual(['lease', 'read', 'swap', 'lease', 'read', 'swap']);
-    expect(r.calls[5].stdin).toContain('resourceVersion: "11"');
+    expect(r.kinds).toEqual(['read', 'swap', 'read', 'swap']);
+    expect(r.calls[1].stdin).toContain('resourceVersion: "10"');
+    expect(r.calls[3].stdin).toContain('resourceVersion: "11"');
     expect(r.stderr).toBe('');
   });
 
   t('GIVEN two Jobs created in the same second THEN the one with the smaller name goes first and the other waits for it', () => {
-    const both = read(job('web-migrate-b', 'uid-b', '2026-12-05T02:00:00Z'), job('web-migrate-a', 'uid-a', '2026-12-05T02:00:00Z'),
+    const both = read(lease('5', ''), job('web-migrate-b', 'uid-b', '2026-12-05T02:00:00Z'), job('web-migrate-a', 'uid-a', '2026-12-05T02:00:00Z'),
       pod('uid-a', 'Pending', true), pod('uid-b', 'Pending', true));
-    const a = run(sh, { lease: [lease('5', '')], read: [both], swap: [REPLACED] }, { name: 'web-migrate-a', uid: 'uid-a' });
+    const a = run(sh, { read: [both], swap: [REPLACED] }, { name: 'web-migrate-a', uid: 'uid-a' });
     expect(a.status).toBe(0);
-    const b = run(sh, { lease: [lease('5', '')], read: [both], watch: [{ stderr: 'Error from server (Forbidden): pods is forbidden\n', code: 1 }] },
+    const b = run(sh, { read: [both], watch: [{ stderr: 'Error from server (Forbidden): pods is forbidden\n', code: 1 }] },
       { name: 'web-migrate-b', uid: 'uid-b' });
     expect(b.stdout).toContain('waiting for migration web-migrate-a of web: it was created first');
     expect(b.kinds).not.toContain('swap');
@@ -123,8 +129,7 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
 
   t('GIVEN an older Job created but without a pod yet THEN it still goes first (apply order, not pod order)', () => {
     const r = run(sh, {
-      lease: [lease('5', '')],
-      read: [read(job('web-migrate-v1', 'uid-1', '2026-12-05T02:00:00Z'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod(V2.uid, 'Pending', true))],
+      read: [read(lease('5', ''), job('web-migrate-v1', 'uid-1', '2026-12-05T02:00:00Z'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod(V2.uid, 'Pending', true))],
       watch: [{ stderr: 'Error from server (Forbidden): pods is forbidden\n', code: 1 }],
     }, V2);
     expect(r.stdout).toContain('waiting for migration web-migrate-v1 of web: it was created first');
@@ -137,15 +142,14 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
     ['a post-rollout Job still waiting for its rollout', job('web-post-v1', 'uid-1', '2026-12-05T02:00:00Z', { component: 'post-rollout-migration' }),
       pod('uid-1', 'Pending', false, 'post-rollout-migration')],
   ])('GIVEN an older Job that is %s and does not hold the Lease THEN the newer one takes the lock', (_what, older, olderPod) => {
-    const r = run(sh, { lease: [lease('5', '')], read: [read(older, job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), olderPod, pod(V2.uid, 'Pending', true))], swap: [REPLACED] }, V2);
+    const r = run(sh, { read: [read(lease('5', ''), older, job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), olderPod, pod(V2.uid, 'Pending', true))], swap: [REPLACED] }, V2);
     expect(r.status).toBe(0);
-    expect(r.kinds).toEqual(['lease', 'read', 'swap']);
+    expect(r.kinds).toEqual(['read', 'swap']);
   });
 
   t('GIVEN an older post-rollout Job whose pod waits at the lock THEN it goes first', () => {
     const r = run(sh, {
-      lease: [lease('5', '')],
-      read: [read(job('web-post-v1', 'uid-1', '2026-12-05T02:00:00Z', { component: 'post-rollout-migration' }), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'),
+      read: [read(lease('5', ''), job('web-post-v1', 'uid-1', '2026-12-05T02:00:00Z', { component: 'post-rollout-migration' }), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'),
         pod('uid-1', 'Pending', true, 'post-rollout-migration'), pod(V2.uid, 'Pending', true))],
       watch: [{ stderr: 'Error from server (Forbidden): pods is forbidden\n', code: 1 }],
     }, V2);
@@ -154,8 +158,7 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
 
   t('GIVEN the holder\'s Job was deleted but its pod still terminates (phase Running) THEN the lock is still held', () => {
     const r = run(sh, {
-      lease: [lease('5', 'web-migrate-v1/uid-1')],
-      read: [read(job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true))],
+      read: [read(lease('5', 'web-migrate-v1/uid-1'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true))],
       watch: [{ stderr: 'Error from server (Forbidden): pods is forbidden\n', code: 1 }],
     }, V2);
     expect(r.stdout).toContain('waiting for migration web-migrate-v1 of web: it holds the lock');
@@ -164,30 +167,34 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
 
   t('GIVEN the Lease still names its own Job (a retry pod after a failed one) THEN it takes it again', () => {
     const r = run(sh, {
-      lease: [lease('5', `${V2.name}/${V2.uid}`)],
-      read: [read(job('web-migrate-v1', 'uid-1', '2026-12-05T02:00:00Z'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Pending', true), pod(V2.uid, 'Pending', true))],
+      read: [read(lease('5', `${V2.name}/${V2.uid}`), job('web-migrate-v1', 'uid-1', '2026-12-05T02:00:00Z'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Pending', true), pod(V2.uid, 'Pending', true))],
       swap: [REPLACED],
     }, V2);
     expect(r.status).toBe(0);
   });
 
-  t('GIVEN the API refuses the Lease (recorded Forbidden) THEN it exits 1 naming what the lock needs', () => {
-    const r = run(sh, { lease: [recorded('lease-forbidden')], read: [recorded('read-forbidden')] }, V1);
+  t('GIVEN the API refuses the read (recorded Forbidden) THEN it exits 1 naming what the lock needs', () => {
+    const r = run(sh, { read: [recorded('read-forbidden')] }, V1);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^migration lock: access refused \(the lock needs list on jobs, list and watch on pods, get and update on lease web-migration-lock, create on leases\): Error from server \(Forbidden\)/m);
-    expect(r.kinds).toEqual(['lease']);
+    expect(r.stderr).toMatch(/^migration lock: access refused \(the lock needs list on leases, jobs and pods, watch on pods, update on lease web-migration-lock, create on leases\): Error from server \(Forbidden\)/m);
+    expect(r.stderr).toContain('cannot list resource "leases"');
+    expect(r.stderr).toContain('cannot list resource "jobs"');
+    expect(r.kinds).toEqual(['read']);
   });
 
-  t('GIVEN the API refuses the read of Jobs and pods (recorded Forbidden) THEN it exits 1', () => {
-    const r = run(sh, { lease: [recorded('lease-not-found')], read: [recorded('read-forbidden')] }, V1);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('cannot list resource \\"jobs\\"'.replace(/\\/g, ''));
+  t('GIVEN another Lease that carries the lock\'s label THEN only the service\'s own Lease counts', () => {
+    const r = run(sh, {
+      read: [read(lease('4', 'web-migrate-v1/uid-1', 'other-lease'), lease('5', ''), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true))],
+      swap: [REPLACED],
+    }, V2);
+    expect(r.status).toBe(0);
+    expect(r.calls[1].stdin).toContain('resourceVersion: "5"');
   });
 
   t('GIVEN the holder keeps the lock past the deadline THEN it gives up 10 s before it, exits 1 and says who held it', () => {
-    const held = read(job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true));
+    const held = read(lease('5', 'web-migrate-v1/uid-1'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true));
     // A deadline of 11 s: it gives up 1 s after it started; each watch ends at once.
-    const r = run(sh, { lease: [lease('5', 'web-migrate-v1/uid-1')], read: [held], watch: [{ stdout: 'ADDED\n', code: 0 }] }, V2, 11);
+    const r = run(sh, { read: [held], watch: [{ stdout: 'ADDED\n', code: 0 }] }, V2, 11);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/migration lock: gave up after \d+s, before the Job's activeDeadline \(11 s\); last state: waiting for migration web-migrate-v1 of web: it holds the lock/);
     expect(r.kinds).not.toContain('swap');

@@ -60,7 +60,7 @@ describe('MigrationLock.lease() (the default)', () => {
     expect(lockContainer(migrationJob(m)).command[6]).toBe('900');
   });
 
-  test('RBAC: list jobs, list and watch pods, get and update the one Lease, create leases; bound to the migration\'s ServiceAccount only', () => {
+  test('RBAC: list leases, jobs and pods, watch pods, update the one Lease, create leases; bound to the migration\'s ServiceAccount only', () => {
     const m = synthService();
     const [sa] = lockObjects(m, 'ServiceAccount');
     expect(sa.metadata.name).toBe('myapp-migration');
@@ -69,8 +69,8 @@ describe('MigrationLock.lease() (the default)', () => {
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['myapp-migration-lock'], verbs: ['get', 'update'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['myapp-migration-lock'], verbs: ['update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'list'] },
     ]);
     const [binding] = lockObjects(m, 'RoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });

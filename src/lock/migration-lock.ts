@@ -68,8 +68,9 @@ export abstract class MigrationLock {
    * Job's `activeDeadline`.
    *
    * It needs, through the Job's own ServiceAccount (`<name>-migration`) and a Role: `list` on
-   * jobs and on pods, `watch` on pods, `get` and `update` on that one Lease, and `create` on
-   * leases (the API cannot limit `create` by name). Only the lock container gets a token.
+   * leases, jobs and pods (it reads all three in one kubectl run, by its label), `watch` on pods,
+   * `update` on that one Lease, and `create` on leases (the API cannot limit `list` or `create`
+   * by name). Only the lock container gets a token.
    */
   public static lease(options: LeaseMigrationLockOptions = {}): MigrationLock {
     return new LeaseMigrationLock(options);
@@ -185,12 +186,14 @@ export class MigrationLockAccess extends Construct {
     });
     const rbacName = fitName(`${props.serviceName}-migration-lock`);
     this.role = new kplus.Role(this, 'Role', { metadata: metadata(rbacName) });
-    // A label selector cannot be limited by name: list on jobs and pods, watch on pods.
+    // A label selector cannot be limited by name: list on leases, jobs and pods, watch on pods.
+    // (list on leases rather than get on the one Lease: the lease, jobs and pods are read in one
+    // kubectl run, a kubectl start-up less per attempt; docs/migration-tools.md weighs what it shows.)
     this.role.allow(['list'], kplus.ApiResource.JOBS);
     this.role.allow(['list', 'watch'], kplus.ApiResource.PODS);
-    this.role.allow(['get', 'update'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases', resourceName: props.leaseName });
+    this.role.allow(['update'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases', resourceName: props.leaseName });
     // The first migration creates the Lease; create cannot be limited by name.
-    this.role.allow(['create'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases' });
+    this.role.allow(['create', 'list'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases' });
     this.roleBinding = new kplus.RoleBinding(this, 'RoleBinding', { metadata: metadata(rbacName), role: this.role });
     this.roleBinding.addSubjects(this.serviceAccount);
   }
