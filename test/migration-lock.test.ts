@@ -209,7 +209,8 @@ describe('clearStaleToolLock', () => {
   });
 
   test('GIVEN clearStaleToolLock: true with a tool that has an unlock command THEN it is run, on both Jobs', () => {
-    const m = synthService({ migration: { tool: MigrationTool.knex(), clearStaleToolLock: true }, postRollout: { tool: MigrationTool.knex(), clearStaleToolLock: true } });
+    const knex = { tool: MigrationTool.knex(), clearStaleToolLock: true };
+    const m = synthService({ migration: knex, postRollout: knex });
     expect(names(migrationJob(m))).toContain('clear-tool-lock');
     expect(names(postJob(m))).toContain('clear-tool-lock');
   });
