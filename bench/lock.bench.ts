@@ -18,22 +18,17 @@
  * Namespaces lock-bench-*, deleted at the end. Not run by CI.
  */
 import * as path from 'path';
-import { Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { Duration } from 'cdk8s';
 import { Delivery, MigratedService, MigrationLock } from '../src';
 import { flag, loadAverage, option, writeMarkdownBlock } from './support/cli';
 import { median, timestampedLog } from './support/observe';
 import { countingImage, requestLines, summarize } from './support/requests';
 import {
-  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, synthYaml, waitFor,
+  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, SMALL_RESOURCES as SMALL, synthYaml, waitFor,
 } from '../test/e2e/support';
 
 const DOC = path.resolve(__dirname, '..', 'docs', 'performance.md');
 const APP = 'registry.example.com/lock-bench';
-const SMALL: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(10) },
-  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-};
 
 interface Mode { readonly label: string; readonly lock: (image?: string) => MigrationLock; ns: string }
 const MODES: Mode[] = [

@@ -1,6 +1,7 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { checkImageReference } from '../checks';
 import { MigratedServiceError } from '../errors';
 import { LOCK_CONTAINER, MIGRATION_LOCK_SCRIPT } from './migration-lock-script';
 import { TMP_PATH } from '../pod/pod-spec';
@@ -101,14 +102,12 @@ class LeaseMigrationLock extends MigrationLock {
 
   constructor(private readonly options: LeaseMigrationLockOptions) {
     super();
-    const image = options.image;
-    if (image !== undefined && (typeof image !== 'string' || image === '' || /\s/.test(image))) {
-      throw new MigratedServiceError('MigrationLock.lease image', image,
-        'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"');
-    }
-    checkId('MigrationLock.lease runAsUser', options.runAsUser, (prop, value, fix) => {
+    const fail = (prop: string, value: unknown, fix: string): never => {
       throw new MigratedServiceError(prop, value, fix);
-    });
+    };
+    checkImageReference('MigrationLock.lease image', options.image,
+      'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"', fail);
+    checkId('MigrationLock.lease runAsUser', options.runAsUser, fail);
   }
 
   public _bind(serviceName: string): MigrationLockSpec {

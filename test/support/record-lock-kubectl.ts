@@ -12,18 +12,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { Duration } from 'cdk8s';
 import { Delivery, MigratedService } from '../../src';
 import { LOCK_LABEL, LOCK_READ_JSONPATH } from '../../src/lock/migration-lock-script';
-import { apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, serveCommand, synthYaml, waitFor } from '../e2e/support';
+import {
+  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, serveCommand, SMALL_RESOURCES as SMALL, synthYaml, waitFor,
+} from '../e2e/support';
 
 const OUT = path.join(__dirname, 'kubectl-recordings', 'lock');
 const REPOSITORY = 'registry.example.com/lock-rec';
-const SMALL: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(10) },
-  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-};
 
 function release(ns: string, tag: string, seconds: number): string {
   let job = '';
