@@ -4,8 +4,8 @@ import { Duration } from 'cdk8s';
  * Alerts for the release: a `monitoring.coreos.com/v1` PrometheusRule (kube-prometheus-stack) whose
  * expressions read kube-state-metrics v2.x (STABLE metrics only: `kube_job_failed`,
  * `kube_job_status_start_time`, `kube_job_status_active`, `kube_pod_owner`,
- * `kube_replicaset_owner`, `kube_job_owner`, `kube_pod_init_container_status_running` and
- * `_waiting`). Every expression names the exact Job of this tag and the exact workloads gated by
+ * `kube_replicaset_owner`, `kube_job_owner`, `kube_pod_init_container_status_running`,
+ * `_waiting` and `_ready`). Every expression names the exact Job of this tag and the exact workloads gated by
  * this service, never a name prefix, so another service whose name starts the same and older
  * tags' Jobs never fire them.
  *

@@ -159,10 +159,15 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget, ownText: (text: s
   ];
   const rules: object[] = jobRules('Migration', 'migration', t.jobName, a.migrationRunningForSeconds);
   if (t.waiterContainer) {
+    const waiter = q(t.waiterContainer);
     for (const w of t.workloads) {
       rules.push(rule('ReleaseHeld',
-        `max by (namespace, pod) (kube_pod_init_container_status_running{${ns}container=${q(t.waiterContainer)}} == 1` +
-        ` or kube_pod_init_container_status_waiting{${ns}container=${q(t.waiterContainer)}} == 1)` +
+        // Held: the waiter has not exited 0. Running or waiting (a crash loop) says so, and so does not
+        // ready (an init container turns ready only when it exited 0), which also covers the moment
+        // after a failed run when the state is terminated, so one scrape there does not reset `for`.
+        `max by (namespace, pod) (kube_pod_init_container_status_running{${ns}container=${waiter}} == 1` +
+        ` or kube_pod_init_container_status_waiting{${ns}container=${waiter}} == 1` +
+        ` or kube_pod_init_container_status_ready{${ns}container=${waiter}} == 0)` +
         ` * on (namespace, pod) group_left () ${podsOf(w, ns)}`,
         a.heldForSeconds, 'warning',
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,

@@ -3,7 +3,8 @@
  * `promtool check rules` and `promtool test rules` (Debian's prometheus package, .ci/install-tools.sh),
  * with kube-state-metrics v2.x series named as its docs give them. For each alert a series that
  * fires it, and series that must not: another service whose name shares the prefix, an older tag's
- * Job, a completed Job, a pod past the gate, a pod of the same name in another namespace.
+ * Job, a completed Job, a pod past the gate, a pod of the same name in another namespace; and a
+ * crash-looping waiter scraped between two runs still counts as held.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
@@ -45,8 +46,9 @@ const ksm = (metric: string, labels: { [k: string]: string }) =>
   `${metric}{${Object.entries({ namespace: NS, ...labels }).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
 
 /** A pod owned through a ReplicaSet by Deployment `deployment`, and its waiter's state. */
-function deploymentPod(deployment: string, rs: string, pod: string, container: string, running: string, ns = NS) {
+function deploymentPod(deployment: string, rs: string, pod: string, container: string, running: string, ns = NS, ready?: string) {
   return [
+    ...(ready ? [{ series: ksm('kube_pod_init_container_status_ready', { namespace: ns, pod, container, uid: `uid-${pod}` }), values: ready }] : []),
     { series: ksm('kube_replicaset_owner', { namespace: ns, replicaset: rs, owner_kind: 'Deployment', owner_name: deployment, owner_is_controller: 'true' }), values: '1x30' },
     { series: ksm('kube_pod_owner', { namespace: ns, pod, owner_kind: 'ReplicaSet', owner_name: rs, owner_is_controller: 'true' }), values: '1x30' },
     { series: ksm('kube_pod_init_container_status_running', { namespace: ns, pod, container, uid: `uid-${pod}` }), values: running },
@@ -86,7 +88,9 @@ const tests = {
         ...jobRunning(worker, 1000, true), // 200 s of 15 minutes: no
         ...jobRunning(old, 0, true), // an older tag's Job running long: never
         ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-bcdfg', 'wait-for-migration', '1x30'), // fires
-        ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-passd', 'wait-for-migration', '0x30'), // past the gate
+        ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-passd', 'wait-for-migration', '0x30', NS, '1x30'), // past the gate
+        // A crash-looping waiter scraped once between two runs (neither running nor waiting, not ready): fires
+        ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-gappd', 'wait-for-migration', '1x10 0 1x19', NS, '0x30'),
         ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-short', 'wait-for-migration', '0x10 1x20'), // held 10 minutes of 15: no
         ...deploymentPod('api', 'api-55d4f', 'api-55d4f-other', 'wait-for-migration', '1x30', 'staging'), // another namespace
         ...deploymentPod('api-worker', 'api-worker-6c4b9', 'api-worker-6c4b9-xk2lp', 'wait-for-migration', '1x30'), // fires for api-worker only
@@ -127,6 +131,7 @@ const tests = {
           alertname: 'ReleaseHeld',
           exp_alerts: [
             expected('api', 'ReleaseHeld', { pod: 'api-7d9f8b6c5-bcdfg' }, { pod: 'api-7d9f8b6c5-bcdfg', workload: 'api' }),
+            expected('api', 'ReleaseHeld', { pod: 'api-7d9f8b6c5-gappd' }, { pod: 'api-7d9f8b6c5-gappd', workload: 'api' }),
             expected('api', 'ReleaseHeld', { pod: 'api-consumer-0' }, { pod: 'api-consumer-0', workload: 'api-consumer' }),
             expected('api', 'ReleaseHeld', { pod: 'api-cron-28900000-qwrtz' }, { pod: 'api-cron-28900000-qwrtz', workload: 'api-cron' }),
             expected('api', 'ReleaseHeld', { pod: 'api-agent-n8v2d' }, { pod: 'api-agent-n8v2d', workload: 'api-agent' }),
@@ -146,7 +151,7 @@ const tests = {
         ...jobRunning(api, 0, false), // completed: ran long but is not active
         ...jobFailed(old, true),
         ...jobFailed(post, true),
-        ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-bcdfg', 'wait-for-migration', '0x30'),
+        ...deploymentPod('api', 'api-7d9f8b6c5', 'api-7d9f8b6c5-bcdfg', 'wait-for-migration', '0x30', NS, '1x30'),
       ],
       alert_rule_test: [
         { eval_time: '20m', alertname: 'MigrationFailed', exp_alerts: [] },
