@@ -20,9 +20,12 @@
  * 4. Overhead beyond the migration (issue 21 item 7): apply -> every new pod Ready minus the
  *    migration's own run, at 2 and at 10 replicas, for "before" (cdk8s-plus' startup probe, TCP
  *    every 10 s with 3 failures, set explicitly, and its 25%/25% rolling update), "probe only" (the
- *    current probe, the old strategy) and "after" (the current defaults), all in this run, each
- *    as a ratio to "before". Times are the cluster's own: the Job's creationTimestamp (the apply),
- *    the migrate container's startedAt/finishedAt, the new pods' Ready condition (1 s resolution).
+ *    current probe, the old strategy), "after" (the current defaults) and "after, no lock" (the
+ *    defaults with MigrationLock.none(): the lock's share), all in this run, each as a ratio to
+ *    "before". Times are the cluster's own: the Job's creationTimestamp (the apply), the lock's and
+ *    the migrate container's startedAt/finishedAt, the Job's Complete condition, the new pods'
+ *    waiter and app containers and their Ready condition (1 s resolution); a second table splits
+ *    the "after" releases into those steps.
  *
  * Options: --rounds 5 (after one warm-up), --window 120 (seconds counted), --skip-requests,
  * --skip-behaviour, --overhead-rounds 2, --skip-overhead, --only-overhead, --markdown (rewrites the
@@ -34,7 +37,7 @@ import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
-import { MigratedService, MigratedServiceProps, Waiter } from '../src';
+import { MigratedService, MigratedServiceProps, MigrationLock, Waiter } from '../src';
 import { flag, loadAverage, option, writeMarkdownBlock } from './support/cli';
 import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
 import { countingImage, requestLines, summarize } from './support/requests';
@@ -230,9 +233,24 @@ const OVERHEAD_CONFIGS: OverheadConfig[] = [
   { label: 'before', props: port => ({ startup: OLD_STARTUP(port), strategy: OLD_STRATEGY }) },
   { label: 'probe only', props: () => ({ strategy: OLD_STRATEGY }) },
   { label: 'after', props: () => ({}) },
+  // The lock's share of "after": the same defaults without it (what MigrationLock.none() saves).
+  { label: 'after, no lock', props: () => ({ migrationLock: MigrationLock.none() }) },
 ];
 
-interface Overhead { total: number; migration: number; overhead: number }
+/** The steps of a release, in order, each read from the cluster's timestamps (1 s resolution). */
+const STEPS = [
+  'Job created -> its pod\'s first container starts',
+  'migration lock (init container) runs',
+  'lock ends -> migrate starts',
+  'migrate exits -> Job Complete',
+  'Complete -> the last gate (waiter) exits',
+  'last gate exits -> last app container starts',
+  'last app container starts -> last pod Ready',
+  // Not a step of the chain: how long the node takes to start every new pod (they start at apply).
+  'beside them: apply -> the last new pod\'s waiter starts',
+] as const;
+
+interface Overhead { total: number; migration: number; overhead: number; steps: (number | undefined)[] }
 
 /** One release of `tag` at `replicas`, timed on the cluster's own timestamps. */
 async function overheadRollout(ns: string, config: OverheadConfig, replicas: number, tag: string): Promise<Overhead> {
@@ -258,8 +276,26 @@ async function overheadRollout(ns: string, config: OverheadConfig, replicas: num
   const [migratePod] = getJson(['pods', '-n', ns, '-l', `job-name=${jobName}`]).items;
   const run = migratePod.status.containerStatuses.find((c: any) => c.name === 'migrate').state.terminated;
   const migration = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
-  const lastReady = Math.max(...podsOf(ns, tag).map(p => Date.parse(p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime)));
-  return { total: lastReady - applied, migration, overhead: lastReady - applied - migration };
+  const pods = podsOf(ns, tag);
+  const lastReady = Math.max(...pods.map(p => Date.parse(p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime)));
+  const lock = (migratePod.status.initContainerStatuses ?? [])[0]?.state?.terminated;
+  const complete = Date.parse(job.status.conditions.find((c: any) => c.type === 'Complete').lastTransitionTime);
+  const lastOf = (f: (p: any) => string) => Math.max(...pods.map(p => Date.parse(f(p))));
+  const gateStart = lastOf(p => p.status.initContainerStatuses[0].state.terminated.startedAt);
+  const gateExit = lastOf(p => p.status.initContainerStatuses[0].state.terminated.finishedAt);
+  const appStart = lastOf(p => p.status.containerStatuses[0].state.running.startedAt);
+  const firstStart = lock ? Date.parse(lock.startedAt) : Date.parse(run.startedAt);
+  const steps = [
+    firstStart - applied,
+    lock ? Date.parse(lock.finishedAt) - Date.parse(lock.startedAt) : undefined,
+    lock ? Date.parse(run.startedAt) - Date.parse(lock.finishedAt) : undefined,
+    complete - Date.parse(run.finishedAt),
+    gateExit - complete,
+    appStart - gateExit,
+    lastReady - appStart,
+    gateStart - applied,
+  ];
+  return { total: lastReady - applied, migration, overhead: lastReady - applied - migration, steps };
 }
 
 /** Part 4: every configuration at 2 and 10 replicas, `rounds` measured releases each after a warm-up. */
@@ -291,7 +327,7 @@ async function overheads(rounds: number): Promise<string[]> {
   } finally {
     for (const ns of namespaces) deleteNamespace(ns);
   }
-  const med = (key: string, k: keyof Overhead) => median(results.get(key)!.map(o => o[k]));
+  const med = (key: string, k: 'total' | 'migration' | 'overhead') => median(results.get(key)!.map(o => o[k]));
   const target: { [n: number]: number } = { 2: 3000, 10: 6000 };
   const lines = [
     `- date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; rounds: ${rounds} (+1 warm-up) per configuration and size, medians; load average at end: ${loadAverage()}`,
@@ -307,6 +343,17 @@ async function overheads(rounds: number): Promise<string[]> {
       lines.push(`| ${c.label} | ${replicas} | ${fmt(med(key, 'total'))} | ${fmt(med(key, 'migration'))} | ${fmt(med(key, 'overhead'))} | ${results.get(key)!.map(o => fmt(o.overhead)).join(', ')} | ${ratio.toFixed(2)} | ${c.label === 'after' ? `≤ ${target[replicas] / 1000}` : ''} |`);
     }
   }
+  // Where the overhead goes, per step, for the current defaults with and without the lock.
+  const shown = OVERHEAD_CONFIGS.filter(c => c.label.startsWith('after'));
+  const columns = sizes.flatMap(n => shown.map(c => ({ key: `${c.label}@${n}`, head: `${c.label}, ${n} s` })));
+  lines.push('', `| step (medians, each ±1 s) | ${columns.map(c => c.head).join(' | ')} |`, `|:--|${columns.map(() => '--:').join('|')}|`);
+  STEPS.forEach((step, i) => {
+    const cells = columns.map(({ key }) => {
+      const values = results.get(key)!.map(o => o.steps[i]).filter((v): v is number => v !== undefined);
+      return values.length ? fmt(median(values)) : '–';
+    });
+    lines.push(`| ${step} | ${cells.join(' | ')} |`);
+  });
   return lines;
 }
 
