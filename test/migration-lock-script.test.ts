@@ -40,11 +40,27 @@ const REPLACED = { stdout: 'lease.coordination.k8s.io/web-migration-lock replace
 /** The watch reports one change and ends. */
 const CHANGE = { stdout: 'ADDED\nMODIFIED\n', code: 0 };
 
-function run(shell: string[], scenario: Scenario, me: { name: string; uid: string }, limit = 0) {
+/** The real `date`, for the formats the test clock does not answer. */
+const DATE = spawnSync('sh', ['-c', 'command -v date'], { encoding: 'utf-8' }).stdout.trim();
+
+/**
+ * `clock`: a stand-in `date` whose `+%s` stays at one second until the script starts its first
+ * watch, then 100 s later, so a deadline falls between the first read and the watch whatever the
+ * machine's load (with the real clock a 1 s budget could end before the first read).
+ */
+function run(shell: string[], scenario: Scenario, me: { name: string; uid: string }, limit = 0, clock = false) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lock-script-'));
   try {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
+    if (clock) {
+      fs.writeFileSync(path.join(bin, 'date'), [
+        '#!/bin/sh',
+        `[ "$*" != +%s ] && exec "${DATE}" "$@"`,
+        `if grep -q '"kind":"watch"' "${path.join(dir, 'calls')}" 2>/dev/null; then echo 1000100; else echo 1000000; fi`,
+        '',
+      ].join('\n'), { mode: 0o755 });
+    }
     fs.writeFileSync(path.join(bin, 'kubectl'),
       `#!/bin/sh\nexec "${process.execPath}" "${path.join(__dirname, 'support', 'stub-lock-kubectl.js')}" "$@"\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'scenario.json'), JSON.stringify(scenario));
@@ -193,10 +209,11 @@ describe.each(shells())('the migration lock script under $label', ({ argv, skip 
 
   t('GIVEN the holder keeps the lock past the deadline THEN it gives up 10 s before it, exits 1 and says who held it', () => {
     const held = read(lease('5', 'web-migrate-v1/uid-1'), job(V2.name, V2.uid, '2026-12-05T02:00:01Z'), pod('uid-1', 'Running'), pod(V2.uid, 'Pending', true));
-    // A deadline of 11 s: it gives up 1 s after it started; each watch ends at once.
-    const r = run(sh, { read: [held], watch: [{ stdout: 'ADDED\n', code: 0 }] }, V2, 11);
+    // A deadline of 11 s: it gives up 1 s after it started, which the test clock places after the
+    // first read and at the watch; each watch ends at once.
+    const r = run(sh, { read: [held], watch: [{ stdout: 'ADDED\n', code: 0 }] }, V2, 11, true);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/migration lock: gave up after \d+s, before the Job's activeDeadline \(11 s\); last state: waiting for migration web-migrate-v1 of web: it holds the lock/);
-    expect(r.kinds).not.toContain('swap');
+    expect(r.stderr).toMatch(/migration lock: gave up after 100s, before the Job's activeDeadline \(11 s\); last state: waiting for migration web-migrate-v1 of web: it holds the lock/);
+    expect(r.kinds).toEqual(['read', 'watch']);
   });
 });
