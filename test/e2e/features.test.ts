@@ -42,6 +42,8 @@ interface Release {
   readonly postRollout?: PostRolloutOptions;
   readonly appCommand?: string[];
   readonly progressDeadline?: Duration;
+  /** A port gives web the default startup probe (TCP), which a crashing app never passes. */
+  readonly port?: number;
   /** @default Waiter.kubectl() */
   readonly waiter?: Waiter;
 }
@@ -64,6 +66,7 @@ function release(ns: string, r: Release): { jobName: string; postJobName?: strin
       command: r.appCommand,
       waiter: r.waiter ?? Waiter.kubectl(),
       progressDeadline: r.progressDeadline,
+      port: r.port,
       migration: { command: ['sh', '-c', r.migration ?? 'echo migrating; sleep 8; echo migrated'], resources: SMALL },
       postRollout: r.postRollout,
     };
@@ -203,6 +206,11 @@ describeOnCluster('issue 12 features on a real cluster', () => {
     const { jobName, postJobName } = release(ns, {
       tag: 'v3',
       appCommand: ['sh', '-c', 'echo crashing; exit 1'],
+      // With no probe a crashing container is Ready for an instant after each restart: those flaps
+      // count as progress (and once made both new pods available at the same time, so the old ones
+      // were scaled away), which put ProgressDeadlineExceeded past the wait below in one CI run.
+      // The startup probe keeps the pods unready, so the deadline passes 30 s after the last update.
+      port: 8080,
       progressDeadline: Duration.seconds(30),
       postRollout: { command: ['sh', '-c', 'echo CONTRACT RAN'] },
     });
