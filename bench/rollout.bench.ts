@@ -277,10 +277,11 @@ async function overheadRollout(ns: string, config: OverheadConfig, replicas: num
   const run = migratePod.status.containerStatuses.find((c: any) => c.name === 'migrate').state.terminated;
   const migration = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
   const pods = podsOf(ns, tag);
-  const lastReady = Math.max(...pods.map(p => Date.parse(p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime)));
+  /** The latest of one timestamp over the new pods. */
+  const lastOf = (f: (p: any) => string) => Math.max(...pods.map(p => Date.parse(f(p))));
+  const lastReady = lastOf(p => p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
   const lock = (migratePod.status.initContainerStatuses ?? [])[0]?.state?.terminated;
   const complete = Date.parse(job.status.conditions.find((c: any) => c.type === 'Complete').lastTransitionTime);
-  const lastOf = (f: (p: any) => string) => Math.max(...pods.map(p => Date.parse(f(p))));
   const gateStart = lastOf(p => p.status.initContainerStatuses[0].state.terminated.startedAt);
   const gateExit = lastOf(p => p.status.initContainerStatuses[0].state.terminated.finishedAt);
   const appStart = lastOf(p => p.status.containerStatuses[0].state.running.startedAt);
