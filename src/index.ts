@@ -10,3 +10,5 @@ export * from './version-key';
 export * from './pod/security';
 export * from './image-tag';
 export * from './lock/migration-lock';
+export * from './history/migration-history';
+export * from './history/history-access';

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { AlertOptions } from './alerts/alert-options';
 import { Delivery } from './delivery';
+import { MigrationHistory } from './history/migration-history';
 import { MigrationLock } from './lock/migration-lock';
 import { RunAsOptions } from './pod/security';
 import { PostRolloutOptions } from './post-rollout/options';
@@ -202,6 +203,20 @@ export interface MigratedServiceProps extends RunAsOptions {
    * @default MigrationLock.lease()
    */
   readonly migrationLock?: MigrationLock;
+
+  /**
+   * How the service remembers which tags migrated, so that a rollback never runs an old migration
+   * again and is never held by a Job that is gone: a tag whose migration (or post-rollout
+   * migration) already succeeded skips it when its Job is re-created, the kubectl waiter opens the
+   * gate of such a tag from the history, and rolling back past a newer tag's contract step is held
+   * until `npx cdk8s-migrated-service allow-rollback` allows it. It also keeps only the newest
+   * finished Jobs (`jobHistoryLimit`). See docs/rollbacks.md.
+   *
+   * Needs a POSIX `sh` in the migration image (the migrate container runs the tool through it).
+   *
+   * @default MigrationHistory.configMap()
+   */
+  readonly migrationHistory?: MigrationHistory;
 
   /**
    * How long a rollout may make no progress before the Deployment reports

@@ -6,6 +6,7 @@ import { failFor } from './checks';
 import { MigratedServiceError } from './errors';
 import { applyGateEdits, editAtSynth, GateEdits } from './gate/gate-edits';
 import { apiObjectOf, GATED_KINDS_TEXT, gatedKind, GatedKind, gateOwner, markGated } from './gate/gated-kind';
+import { MigrationHistoryAccess } from './history/history-access';
 import { MigrationLockAccess } from './lock/migration-lock';
 import { MigratedServiceProps } from './migrated-service-props';
 import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume, valueAt } from './pod/pod-spec';
@@ -74,6 +75,12 @@ export class MigratedService extends Construct {
    */
   public readonly migrationLock?: MigrationLockAccess;
 
+  /**
+   * The migration history's Role and RoleBinding (and the migration's ServiceAccount when there is
+   * no lock); undefined with `MigrationHistory.none()`.
+   */
+  public readonly migrationHistory?: MigrationHistoryAccess;
+
   /** The validated, defaulted props. */
   private readonly resolved: ResolvedProps;
   /** What every pod of the release shares: labels, tag annotation, environment, the lock. */
@@ -102,6 +109,8 @@ export class MigratedService extends Construct {
       fsGroup: r.fsGroup,
       imagePullSecret: r.imagePullSecret,
       lock: r.lock,
+      history: r.history,
+      tag: r.key.value,
     };
     const jobVerbs = r.waiter._jobVerbs;
 
@@ -125,17 +134,32 @@ export class MigratedService extends Construct {
         annotations: r.delivery.preMigrationAnnotations,
       });
     }
+    if (r.history) {
+      this.migrationHistory = new MigrationHistoryAccess(this, 'MigrationHistory', {
+        serviceName: this.name,
+        serviceAccount: this.migrationLock?.serviceAccount,
+        labels: r.labels,
+        annotations: r.delivery.preMigrationAnnotations,
+        configMapName: r.history.configMapName,
+        pruneJobs: r.history.jobHistoryLimit !== undefined,
+      });
+      this.migrationHistory.allowAnnotating(r.jobName);
+    }
     this.job = createMigrationJob(this, 'Job', {
       name: r.jobName,
       component: 'migration',
+      step: 'migrated',
       annotations: r.delivery.jobAnnotations,
       run: r.migration,
       ttlAfterFinished: r.migration.ttlAfterFinished,
-      serviceAccount: this.migrationLock?.serviceAccount,
+      serviceAccount: this.migrationHistory?.serviceAccount ?? this.migrationLock?.serviceAccount,
       tmpId: 'JobTmp',
     }, this.releasePod);
-    // The waiter's one rule: the verbs it needs on this Job, by name.
+    // The waiter's rules: the verbs it needs on this Job, by name, and reading the history.
     if (this.role && jobVerbs) this.role.allow(jobVerbs, this.job);
+    if (this.role && r.history && r.waiter._readsHistory) {
+      this.role.allow(['get'], { apiGroup: '', resourceType: 'configmaps', resourceName: r.history.configMapName });
+    }
     r.delivery.attach?.(this.job);
     const waiter = this.bindWaiter(deploymentTmp);
     this.deployment = this.createDeployment(deploymentTmp, waiter);
@@ -158,6 +182,8 @@ export class MigratedService extends Construct {
       this.postRolloutRole = post.role;
       this.postRolloutRoleBinding = post.roleBinding;
       this.migrationLock?.roleBinding.addSubjects(post.serviceAccount);
+      this.migrationHistory?.roleBinding.addSubjects(post.serviceAccount);
+      this.migrationHistory?.allowAnnotating(post.jobName);
     }
     this.heldWorkloads.push({ kind: 'Deployment', name: this.deployment.name });
     if (r.alerts) {
@@ -332,6 +358,9 @@ export class MigratedService extends Construct {
     const r = this.resolved;
     return r.waiter._bind({
       jobName: r.jobName,
+      serviceName: r.name,
+      tag: r.key.value,
+      historyName: r.history?.configMapName,
       migrationImage: r.migration.image,
       tool: r.migration.tool,
       envFrom: r.envFrom,

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { resolveAlerts, ResolvedAlerts } from './alerts/alerts';
 import { checkDuration, checkEnvNames, checkInt, checkLabels, checkRepository, checkStrings, Fail, failFor } from './checks';
 import { Delivery, DeliverySpec } from './delivery';
+import { MigrationHistory, MigrationHistorySpec } from './history/migration-history';
 import { MigrationLock, MigrationLockSpec } from './lock/migration-lock';
 import type { MigratedServiceProps } from './migrated-service-props';
 import { checkCommand } from './migration-tool';
@@ -63,6 +64,8 @@ export interface ResolvedProps {
   readonly waiter: Waiter;
   /** The migration lock; undefined with `MigrationLock.none()`. */
   readonly lock?: MigrationLockSpec;
+  /** The migration history; undefined with `MigrationHistory.none()`. */
+  readonly history?: MigrationHistorySpec;
   readonly migration: ResolvedMigration;
   /** The post-rollout Job, when asked for. */
   readonly postRollout?: ResolvedPostRollout;
@@ -114,6 +117,10 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     fail('migrationLock', props.migrationLock, 'pass MigrationLock.lease() (the default) or MigrationLock.none()');
   }
   const lock = (props.migrationLock ?? MigrationLock.lease())._bind(name);
+  if (props.migrationHistory !== undefined && !(props.migrationHistory instanceof MigrationHistory)) {
+    fail('migrationHistory', props.migrationHistory, 'pass MigrationHistory.configMap() (the default) or MigrationHistory.none()');
+  }
+  const history = (props.migrationHistory ?? MigrationHistory.configMap())._bind(name, delivery.versionedJobName, fail);
   const locked = lock !== undefined;
   const jobName = delivery.versionedJobName ? key.nameWithPrefix(`${name}-migrate`) : fitName(`${name}-migrate`);
 
@@ -176,6 +183,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     delivery,
     waiter,
     lock,
+    history,
     migration,
     postRollout,
     alerts,

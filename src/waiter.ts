@@ -2,6 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { checkImageReference } from './checks';
 import { MigratedServiceError } from './errors';
+import { HISTORY_VERDICT } from './history/history-scripts';
 import { kubectlScriptSetup } from './kubectl-script';
 import { MigrationTool } from './migration-tool';
 import { TMP_PATH } from './pod/pod-spec';
@@ -86,6 +87,11 @@ export interface KubectlWaiterOptions {
  */
 export interface WaiterContext {
   readonly jobName: string;
+  readonly serviceName: string;
+  /** The release's tag, as the history records it. */
+  readonly tag: string;
+  /** The history ConfigMap; undefined with `MigrationHistory.none()`. */
+  readonly historyName?: string;
   readonly migrationImage: string;
   readonly tool?: MigrationTool;
   readonly envFrom: kplus.EnvFrom[];
@@ -161,6 +167,14 @@ export abstract class Waiter {
    */
   public readonly _jobVerbs?: string[];
 
+  /**
+   * Whether the waiter reads the migration history (then it needs `get` on its ConfigMap) and
+   * opens the gate of a tag that already migrated without its Job.
+   *
+   * @internal
+   */
+  public readonly _readsHistory: boolean = false;
+
   protected constructor() {}
 
   /** @internal */
@@ -191,6 +205,7 @@ class KubectlWaiter extends Waiter {
   public readonly kind = 'kubectl';
   // A watch under a Role scoped by resourceNames needs get, list and watch.
   public readonly _jobVerbs = ['get', 'list', 'watch'];
+  public readonly _readsHistory = true;
   constructor(private readonly options: KubectlWaiterOptions) {
     super();
     checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
@@ -208,7 +223,14 @@ class KubectlWaiter extends Waiter {
       container: apiWaiterContainer(context, this.options.image ?? KUBECTL_IMAGE,
         this.options.runAsUser ?? KUBECTL_UID, {
           command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
-          envVariables: { TMPDIR: kplus.EnvValue.fromValue(TMP_PATH) },
+          envVariables: {
+            TMPDIR: kplus.EnvValue.fromValue(TMP_PATH),
+            ...context.historyName === undefined ? {} : {
+              MIGRATION_HISTORY: kplus.EnvValue.fromValue(context.historyName),
+              MIGRATION_TAG: kplus.EnvValue.fromValue(context.tag),
+              SERVICE_NAME: kplus.EnvValue.fromValue(context.serviceName),
+            },
+          },
         }),
     };
   }
@@ -355,6 +377,10 @@ EOF
       fi
       [ "$kind" = ADDED ] && echo "migration Job $job exists and has not succeeded yet; watching it" ;;
     DELETED\\|*)
+      if [ -n "\${MIGRATION_HISTORY:-}" ]; then
+        # Deleted once it succeeded (pruned, a TTL): the history may say so.
+        log=$(kubectl get configmap "$hist" -o jsonpath='{.data.log}' --request-timeout=10s 2>/dev/null) && [ -n "$log" ] && from_history "$log"
+      fi
       echo "migration Job $job was deleted; waiting for it to be created again" ;;
     *Forbidden*|*forbidden*|*Unauthorized*)
       echo "cannot read migration Job $job (the waiter needs get, list and watch on it): $1" >&2
@@ -365,10 +391,59 @@ EOF
   return 0
 }
 
+${HISTORY_VERDICT}
+# from_history LOG: exit 0 when the history shows this tag migrated; wait while a rollback past a
+# newer tag's contract step is held (reading the history every 5 s), exit 1 at the deadline.
+from_history() {
+  printf '%s\\n' "$1" >"$fifo.log"
+  history_verdict <"$fifo.log"
+  rm -f "$fifo.log"
+  case $verdict in
+    pass) echo "$why; not waiting for Job $job"; exit 0 ;;
+    held)
+      echo "$why" >&2
+      while [ "$(date +%s)" -lt "$deadline" ]; do
+        sleep 5
+        log=$(kubectl get configmap "$hist" -o jsonpath='{.data.log}' --request-timeout=10s 2>&1) || continue
+        printf '%s\\n' "$log" >"$fifo.log"
+        history_verdict <"$fifo.log"
+        rm -f "$fifo.log"
+        [ "$verdict" = pass ] && { echo "rollback to $tag allowed: $why"; exit 0; }
+      done
+      echo "timed out after \${timeout}s: $why" >&2
+      exit 1 ;;
+  esac
+}
+
 echo "waiting up to \${timeout}s for migration Job $job"
-case $(kubectl get job "$job" -o name --request-timeout=10s 2>&1) in
-  *NotFound*) echo "migration Job $job does not exist yet; waiting for it to be created" ;;
-esac
+if [ -n "\${MIGRATION_HISTORY:-}" ]; then
+  hist=$MIGRATION_HISTORY tag=$MIGRATION_TAG svc=$SERVICE_NAME
+  # One read of the history and the Job: a tag that already migrated needs no Job.
+  first=$(kubectl get "configmap/$hist" "job/$job" -o jsonpath='{range .items[*]}{.kind}{"\\n"}{.data.log}{"\\n"}{end}' \\
+    --request-timeout=10s 2>&1)
+  log= section=
+  while IFS= read -r line; do
+    case $line in
+      ConfigMap) section=log ;;
+      Job) section= ;;
+      *) [ "$section" = log ] && log="$log$line
+" ;;
+    esac
+  done <<EOF
+$first
+EOF
+  case $first in
+    *Forbidden*|*forbidden*) echo "cannot read migration Job $job or history $hist (the waiter needs get on both): $first" >&2; exit 1 ;;
+  esac
+  [ -n "$log" ] && from_history "$log"
+  case $first in
+    *"jobs.batch \\"$job\\" not found"*) echo "migration Job $job does not exist yet; waiting for it to be created" ;;
+  esac
+else
+  case $(kubectl get job "$job" -o name --request-timeout=10s 2>&1) in
+    *NotFound*) echo "migration Job $job does not exist yet; waiting for it to be created" ;;
+  esac
+fi
 while :; do
   started=$(date +%s)
   left=$((deadline - started))

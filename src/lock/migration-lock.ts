@@ -46,6 +46,9 @@ export interface LeaseMigrationLockOptions {
 export interface MigrationLockSpec {
   /** The Lease that serializes the service's migrations. */
   readonly leaseName: string;
+  /** The lock container's image and UID (the history's record container uses them too). */
+  readonly image: string;
+  readonly uid: number;
   /** The init container for a Job with this activeDeadline (0: none), writable /tmp at `tmp`. */
   container(deadlineSeconds: number, tmp: kplus.VolumeMount): kplus.ContainerProps;
 }
@@ -116,6 +119,8 @@ class LeaseMigrationLock extends MigrationLock {
     const uid = this.options.runAsUser ?? KUBECTL_UID;
     return {
       leaseName,
+      image,
+      uid,
       container: (deadlineSeconds, tmp) => ({
         name: LOCK_CONTAINER,
         image,

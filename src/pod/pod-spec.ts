@@ -72,6 +72,16 @@ export function hardenPod(workload: Construct, podSpecPath: string = POD_SPEC_PA
  * @internal
  */
 export function mountApiToken(workload: IConstruct, podSpecPath: string, ...initContainerIndices: number[]): void {
+  mountApiTokenIn(workload, podSpecPath, initContainerIndices, []);
+}
+
+/**
+ * `mountApiToken` for chosen init containers and chosen (main) containers.
+ *
+ * @internal
+ */
+export function mountApiTokenIn(workload: IConstruct, podSpecPath: string, initContainerIndices: number[], containerIndices: number[]): void {
+  const mount = { name: API_ACCESS_VOLUME, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true };
   ApiObject.of(workload).addJsonPatch(
     JsonPatch.add(`${podSpecPath}/volumes/-`, {
       name: API_ACCESS_VOLUME,
@@ -84,8 +94,7 @@ export function mountApiToken(workload: IConstruct, podSpecPath: string, ...init
         ],
       },
     }),
-    ...initContainerIndices.map(index => JsonPatch.add(`${podSpecPath}/initContainers/${index}/volumeMounts/-`, {
-      name: API_ACCESS_VOLUME, mountPath: SERVICE_ACCOUNT_PATH, readOnly: true,
-    })),
+    ...initContainerIndices.map(index => JsonPatch.add(`${podSpecPath}/initContainers/${index}/volumeMounts/-`, mount)),
+    ...containerIndices.map(index => JsonPatch.add(`${podSpecPath}/containers/${index}/volumeMounts/-`, mount)),
   );
 }

@@ -53,6 +53,7 @@ export class PostRolloutMigration extends Construct {
     this.job = createMigrationJob(this, 'Job', {
       name: run.jobName,
       component: 'post-rollout-migration',
+      step: 'contracted',
       annotations: props.annotations,
       run,
       serviceAccount: this.serviceAccount,

@@ -2,13 +2,20 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MigrationRun } from './resolve';
-import { MigrationLockSpec } from '../lock/migration-lock';
+import { HISTORY_CHECK_SCRIPT, MIGRATE_WRAPPER_SCRIPT, RECORD_SCRIPT } from '../history/history-scripts';
+import { HISTORY_LABEL, MigrationHistorySpec } from '../history/migration-history';
+import { LOCK_RESOURCES, MigrationLockSpec } from '../lock/migration-lock';
 import { LOCK_LABEL } from '../lock/migration-lock-script';
-import { hardenPod, mountApiToken, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
+import { hardenPod, mountApiTokenIn, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
 import { restrictedContainerSecurity } from '../pod/security';
+import { KUBECTL_IMAGE, KUBECTL_UID } from '../waiter';
 
 /** The migration Job's container: named in the Job's failure condition. */
 export const MIGRATION_CONTAINER = 'migrate';
+/** The container beside it that writes the history once the migration succeeded. */
+export const RECORD_CONTAINER = 'record-migration';
+/** The init container that reads the history when there is no lock container to do it. */
+export const HISTORY_CONTAINER = 'migration-history';
 
 /**
  * What every migration Job of a service shares with the service's own pods.
@@ -27,6 +34,10 @@ export interface ReleasePod {
   readonly imagePullSecret?: kplus.ISecret;
   /** The migration lock; undefined with `MigrationLock.none()`. */
   readonly lock?: MigrationLockSpec;
+  /** The migration history; undefined with `MigrationHistory.none()`. */
+  readonly history?: MigrationHistorySpec;
+  /** The release's tag, as the history records it. */
+  readonly tag: string;
 }
 
 /**
@@ -38,6 +49,8 @@ export interface MigrationJobSpec {
   readonly name: string;
   /** Its `app.kubernetes.io/component` label. */
   readonly component: string;
+  /** What the history records when it succeeded: `migrated` or `contracted`. */
+  readonly step: 'migrated' | 'contracted';
   /** The delivery target's annotations for this Job (hooks, sync waves). */
   readonly annotations: { [key: string]: string };
   readonly run: MigrationRun;
@@ -63,14 +76,21 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
   const run = spec.run;
   const labels: { [key: string]: string } = { ...pod.labels, 'app.kubernetes.io/component': spec.component };
   if (pod.lock) labels[LOCK_LABEL] = pod.serviceName;
+  if (pod.history) labels[HISTORY_LABEL] = pod.serviceName;
   const tmp = tmpVolume(scope, spec.tmpId);
   const env: { [name: string]: kplus.EnvValue } = { ...pod.envVariables };
   if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
   const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
   const needToken = [...spec.tokenFor ?? []];
+  const history = pod.history && historyRun(pod.history, spec, pod);
   if (pod.lock) {
     needToken.push(initContainers.length);
-    initContainers.push(pod.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp)));
+    const lock = pod.lock.container(run.activeDeadline?.toSeconds() ?? 0, tmpMount(tmp));
+    // Under the lock, so nothing writes the history between this check and the record.
+    initContainers.push(history ? history.afterLock(lock) : lock);
+  } else if (history) {
+    needToken.push(initContainers.length);
+    initContainers.push(history.checkContainer(tmpMount(tmp)));
   }
   if (run.unlockCommand) {
     // Under the lock, before the run: the tool's own lock left by a killed run is stale.
@@ -92,12 +112,61 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
     securityContext: { ensureNonRoot: true, fsGroup: pod.fsGroup },
     dockerRegistryAuth: pod.imagePullSecret,
     initContainers,
-    containers: [runContainer(run, pod, env, tmp)],
+    containers: history
+      ? [history.wrap(runContainer(run, pod, env, tmp)), history.recordContainer(tmpMount(tmp))]
+      : [runContainer(run, pod, env, tmp)],
   });
   hardenPod(job);
-  sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit);
-  if (needToken.length > 0) mountApiToken(job, POD_SPEC_PATH, ...needToken);
+  sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit, history !== undefined);
+  if (needToken.length > 0 || history) mountApiTokenIn(job, POD_SPEC_PATH, needToken, history ? [1] : []);
   return job;
+}
+
+/** The history's parts of one Job: the check, the wrapped migrate container, the record container. */
+function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: ReleasePod) {
+  const env = {
+    MIGRATION_HISTORY: kplus.EnvValue.fromValue(history.configMapName),
+    MIGRATION_TAG: kplus.EnvValue.fromValue(pod.tag),
+    MIGRATION_STEP: kplus.EnvValue.fromValue(spec.step),
+  };
+  const image = pod.lock?.image ?? KUBECTL_IMAGE;
+  const uid = pod.lock?.uid ?? KUBECTL_UID;
+  const kubectlContainer = (name: string, script: string, tmp: kplus.VolumeMount, more: { [name: string]: kplus.EnvValue } = {}): kplus.ContainerProps => ({
+    name,
+    image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: ['sh', '-c', script, name],
+    envVariables: {
+      HOME: kplus.EnvValue.fromValue(TMP_PATH),
+      TMPDIR: kplus.EnvValue.fromValue(TMP_PATH),
+      ...env,
+      ...more,
+    },
+    volumeMounts: [tmp],
+    resources: LOCK_RESOURCES,
+    securityContext: restrictedContainerSecurity({ runAsUser: uid, runAsGroup: uid }),
+  });
+  return {
+    /** The lock container, then the check in the same container: no second container start. */
+    afterLock: (lock: kplus.ContainerProps): kplus.ContainerProps => ({
+      ...lock,
+      command: [lock.command![0], lock.command![1], `(\n${lock.command![2]}) || exit\n${HISTORY_CHECK_SCRIPT}`, ...lock.command!.slice(3)],
+      envVariables: { ...lock.envVariables, ...env },
+    }),
+    checkContainer: (tmp: kplus.VolumeMount) => kubectlContainer(HISTORY_CONTAINER, HISTORY_CHECK_SCRIPT, tmp),
+    /** The migrate container runs the tool through the wrapper, in the image's shell. */
+    wrap: (container: kplus.ContainerProps): kplus.ContainerProps => ({
+      ...container,
+      command: [history.shell, '-c', MIGRATE_WRAPPER_SCRIPT, MIGRATION_CONTAINER, ...container.command!],
+    }),
+    recordContainer: (tmp: kplus.VolumeMount) => kubectlContainer(RECORD_CONTAINER, RECORD_SCRIPT, tmp, {
+      HISTORY_SELECTOR: kplus.EnvValue.fromValue(`${HISTORY_LABEL}=${pod.serviceName},app.kubernetes.io/component=${spec.component}`),
+      HISTORY_LIMIT: kplus.EnvValue.fromValue(`${history.limit}`),
+      JOB_HISTORY_LIMIT: kplus.EnvValue.fromValue(`${history.jobHistoryLimit ?? ''}`),
+      JOB_NAME: kplus.EnvValue.fromValue(spec.name),
+      POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+    }),
+  };
 }
 
 /**
@@ -111,12 +180,17 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
  *
  * cdk8s-plus-28 has neither field: patches, in the generated TypeScript spelling.
  */
-function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number): void {
+function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number, recorded: boolean): void {
   const rules: object[] = [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }];
   if (backoffLimit === 0) {
     // onPodConditions: [] because the 1.26-1.28 OpenAPI schema marks it required (kubectl's client-side
     // validation and offline schema checkers refuse the rule without it); the API server accepts both.
     rules.push({ action: 'FailJob', onExitCodes: { containerName: container, operator: 'NotIn', values: [0] }, onPodConditions: [] });
+  }
+  if (recorded) {
+    // The migration succeeded but its record could not be written: the next pod finds the step
+    // unrecorded and runs it again, which the tool does as a no-op. Not a failure of the migration.
+    rules.push({ action: 'Ignore', onExitCodes: { containerName: RECORD_CONTAINER, operator: 'In', values: [1] }, onPodConditions: [] });
   }
   ApiObject.of(job).addJsonPatch(
     JsonPatch.add(`${POD_SPEC_PATH}/containers/0/terminationMessagePolicy`, 'FallbackToLogsOnError'),

@@ -44,20 +44,28 @@ export function synthYaml(build: (chart: Chart) => void): string {
 }
 
 /**
- * The migration lock's ServiceAccount, Role and RoleBinding (on by default). `all()` and `one()`
- * leave them out, so a test about the waiter's or the post-rollout's RBAC reads only those;
- * test/migration-lock.test.ts is about these.
+ * The migration lock's and the migration history's ServiceAccount, Role and RoleBinding (on by
+ * default). `all()` and `one()` leave them out, so a test about the waiter's or the post-rollout's
+ * RBAC reads only those; test/migration-lock.test.ts and test/history.test.ts are about these.
  */
 export function isLockObject(m: Manifest): boolean {
   return m.metadata?.labels?.['app.kubernetes.io/component'] === 'migration-lock';
+}
+
+export function isHistoryObject(m: Manifest): boolean {
+  return m.metadata?.labels?.['app.kubernetes.io/component'] === 'migration-history';
 }
 
 export function lockObjects(manifests: Manifest[], kind: string): Manifest[] {
   return manifests.filter(m => m.kind === kind && isLockObject(m));
 }
 
+export function historyObjects(manifests: Manifest[], kind: string): Manifest[] {
+  return manifests.filter(m => m.kind === kind && isHistoryObject(m));
+}
+
 export function all(manifests: Manifest[], kind: string): Manifest[] {
-  return manifests.filter(m => m.kind === kind && !isLockObject(m));
+  return manifests.filter(m => m.kind === kind && !isLockObject(m) && !isHistoryObject(m));
 }
 
 export function one(manifests: Manifest[], kind: string): Manifest {
