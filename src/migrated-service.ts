@@ -11,6 +11,7 @@ import { MigratedServiceProps } from './migrated-service-props';
 import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume, valueAt } from './pod/pod-spec';
 import { restrictedContainerSecurity, rootReason } from './pod/security';
 import { PostRolloutMigration } from './post-rollout/post-rollout-migration';
+import { POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
 import { IMAGE_TAG_ANNOTATION, resolveProps, ResolvedProps } from './resolve';
 import { SERVICE_RESOURCES } from './resources';
 import { createMigrationJob, ReleasePod } from './run/job';
@@ -154,6 +155,8 @@ export class MigratedService extends Construct {
       });
       this.postRolloutJob = post.job;
       this.postRolloutJobName = post.jobName;
+      // The object's metadata only (its pods do not roll): the status command expects this Job.
+      ApiObject.of(this.deployment).metadata.addAnnotation(POST_ROLLOUT_JOB_ANNOTATION, post.jobName);
       this.postRolloutServiceAccount = post.serviceAccount;
       this.postRolloutRole = post.role;
       this.postRolloutRoleBinding = post.roleBinding;

@@ -9,6 +9,7 @@ import { checkCommand } from './migration-tool';
 import { isMutableTag } from './mutable-tag';
 import { checkId, RunAsOptions } from './pod/security';
 import { resolvePostRollout, ResolvedPostRollout } from './post-rollout/resolve';
+import { IMAGE_TAG_ANNOTATION } from './release-markers';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { MigrationRun, resolveRun } from './run/resolve';
 import { defaultStartupProbe } from './startup';
@@ -18,7 +19,7 @@ import { Waiter } from './waiter';
 /** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
 const MAX_NAME_LENGTH = 63;
 /** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
-export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
+export { IMAGE_TAG_ANNOTATION };
 
 /**
  * The migration Job, validated and defaulted.

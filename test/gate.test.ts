@@ -138,7 +138,9 @@ describe('gate(): progress deadline of a gated Deployment', () => {
     const m = synth(chart => {
       const svc = new MigratedService(chart, 'myapp', baseProps(LONG));
       svc.gate(new ApiObject(chart, 'raw', {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'raw' },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'raw' },
         spec: { selector: { matchLabels: { app: 'raw' } }, template: { metadata: { labels: { app: 'raw' } }, spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000 }, containers: [{ name: 'raw', image: 'raw:v1' }] } } },
       }));
     });

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
-import { GATED_BY_LABEL } from './gated-by';
 import { TMP_PATH, valueAt } from '../pod/pod-spec';
+import { GATED_BY_LABEL } from '../release-markers';
 
 /**
  * cdk8s-plus' own container resources (1 CPU / 512Mi requested, 1.5 CPU / 2Gi limits), as it
