@@ -11,6 +11,7 @@ import { MigratedServiceProps } from './migrated-service-props';
 import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume, valueAt } from './pod/pod-spec';
 import { restrictedContainerSecurity, rootReason } from './pod/security';
 import { PostRolloutMigration } from './post-rollout/post-rollout-migration';
+import { ReleaseClaims } from './release-claims';
 import { POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
 import { IMAGE_TAG_ANNOTATION, resolveProps, ResolvedProps } from './resolve';
 import { SERVICE_RESOURCES } from './resources';
@@ -166,6 +167,8 @@ export class MigratedService extends Construct {
     if (r.alerts) {
       this.alertRule = this.createAlertRule(waiter.container?.name);
     }
+    // Last: every object of the service exists, so a clash with another service is seen whole.
+    ReleaseClaims.of(this.node.root).claim(this, this.name);
   }
 
   /**
