@@ -143,11 +143,15 @@ export type ReleaseCheck = (release: ReleaseContext) => ReleasePart[];
 /** The release's parts in the order they happen; a new kind of part is a new check here. */
 export const RELEASE_CHECKS: ReleaseCheck[] = [migrationJob, serviceDeployment, gatedWorkloads, postRolloutJob];
 
-/** Judge the newest release of service `name`; throws KubectlFailed when the cluster cannot be read. */
-export function releaseStatus(kubectl: Kubectl, name: string, namespace: string): ReleaseStatus {
+/**
+ * Judge the newest release of service `name` (or the release of `expectedTag`); throws
+ * KubectlFailed when the cluster cannot be read.
+ */
+export function releaseStatus(kubectl: Kubectl, name: string, namespace: string, expectedTag?: string): ReleaseStatus {
   const view = new ClusterView(kubectl, namespace);
   const deployment = view.find('deployment', name);
-  const tag: string | undefined = deployment?.spec.template.metadata?.annotations?.[TAG];
+  // --tag: the release CI just shipped, which a GitOps controller may not have applied yet.
+  const tag: string | undefined = deployment && (expectedTag ?? deployment.spec.template.metadata?.annotations?.[TAG]);
   if (!deployment || tag === undefined) {
     const part: ReleasePart = !deployment
       ? {
@@ -303,7 +307,13 @@ function judgeRollout(r: ReleaseContext, role: string, w: any): ReleasePart {
     return { ...part, state: 'waiting', details, summary: `${counts}, revision ${s.currentRevision} updating to ${s.updateRevision}` };
   }
   if (updated < want || available < want || others > 0) {
-    return { ...part, state: 'waiting', details, summary: `${counts}${others ? `, ${others} pods of another tag left` : ''}` };
+    const held = newPods.filter(isHeld).length;
+    return {
+      ...part,
+      state: 'waiting',
+      details,
+      summary: `${counts}${held ? `, ${held} held in the waiter` : ''}${others ? `, ${others} pods of another tag left` : ''}`,
+    };
   }
   return { ...part, state: 'done', details, summary: counts };
 }
@@ -323,7 +333,7 @@ function judgeCronJob(r: ReleaseContext, w: any): ReleasePart {
   const last = runs[runs.length - 1];
   if (!last) return { ...part, state: 'done', details: [], summary: `at tag ${r.tag}, no run yet` };
   const run = judgeJob(r, 'gated', last);
-  const held = run.details.some(d => / held in init container /.test(d));
+  const held = ownedBy(r.view.list('pods'), [last]).some(isHeld);
   if (run.state === 'failed') return { ...part, state: 'failed', details: run.details, summary: `its run Job ${last.metadata.name} ${run.summary}` };
   if (held) return { ...part, state: 'waiting', details: run.details, summary: `its run Job ${last.metadata.name} is held` };
   return { ...part, state: 'done', details: [], summary: `at tag ${r.tag}, last run Job ${last.metadata.name} ${run.state === 'done' ? 'succeeded' : 'running'}` };
@@ -336,6 +346,11 @@ function templateTag(w: any): string | undefined {
 function ownedBy(items: any[], owners: any[]): any[] {
   const uids = new Set(owners.map(o => o.metadata.uid));
   return items.filter(o => (o.metadata.ownerReferences ?? []).some((ref: any) => uids.has(ref.uid)));
+}
+
+/** Whether a pod has not passed its waiter init container yet. */
+function isHeld(pod: any): boolean {
+  return (pod.status?.initContainerStatuses ?? []).some((c: any) => WAITERS.includes(c.name) && c.state?.terminated?.exitCode !== 0);
 }
 
 function isReady(pod: any): boolean {
@@ -429,7 +444,7 @@ export interface CliIo {
 }
 
 export const USAGE = `usage: cdk8s-migrated-service status <name> -n <namespace> [--wait [--timeout <duration>]] [-o text|json]
-                                     [--kubeconfig <file>] [--context <name>]
+                                     [--tag <tag>] [--kubeconfig <file>] [--context <name>]
 
 Judges the newest release of MigratedService <name>: its migration Job, its Deployment, every
 workload gated by it and its post-rollout Job. Reads only, with your kubeconfig.
@@ -438,6 +453,8 @@ workload gated by it and its post-rollout Job. Reads only, with your kubeconfig.
   --wait                 poll every 2 s until the release is done or a part has failed
   --timeout <duration>   with --wait: give up after this long (e.g. 90s, 15m, 1h; default 15m)
   -o, --output <format>  text (default) or json (a stable shape, see docs/troubleshooting.md)
+  --tag <tag>            judge the release of this image tag, not the one on the Deployment: until
+                         it is applied (e.g. by Flux or Argo CD) the release is not done
   --kubeconfig <file>    kubeconfig to use (default: kubectl's, $KUBECONFIG)
   --context <name>       kubeconfig context to use
   -h, --help             this text
@@ -455,6 +472,7 @@ interface Options {
   readonly timeoutS: number;
   readonly json: boolean;
   readonly flags: string[];
+  readonly tag?: string;
 }
 
 function defaultIo(): CliIo {
@@ -485,7 +503,7 @@ export function main(argv: string[], io: Partial<CliIo> = {}): number {
   for (;;) {
     let report: ReleaseStatus | KubectlFailed;
     try {
-      report = releaseStatus(kubectl, parsed.name, parsed.namespace);
+      report = releaseStatus(kubectl, parsed.name, parsed.namespace, parsed.tag);
     } catch (e) {
       if (!(e instanceof KubectlFailed)) throw e;
       report = e;
@@ -570,6 +588,7 @@ function parseArgs(argv: string[]): Options | 'help' | string {
     '--output': 'output',
     '--kubeconfig': 'kubeconfig',
     '--context': 'context',
+    '--tag': 'tag',
   };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -601,7 +620,7 @@ function parseArgs(argv: string[]): Options | 'help' | string {
     ...values.kubeconfig ? ['--kubeconfig', values.kubeconfig] : [],
     ...values.context ? ['--context', values.context] : [],
   ];
-  return { name, namespace, wait, timeoutS, json: output === 'json', flags };
+  return { name, namespace, wait, timeoutS, json: output === 'json', flags, tag: values.tag };
 }
 
 /** `90`, `90s`, `15m`, `1h30m` → seconds; undefined when not a duration. */

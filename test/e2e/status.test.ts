@@ -196,6 +196,11 @@ describeOnCluster('status CLI on a real cluster', () => {
       ['gated', 'Deployment', 'healthy-worker', 'done'], ['post-rollout', 'Job', postJobName, 'done'],
     ]);
     expect(json.code).toBe(0);
+
+    // AND --tag of a release not applied yet (what a GitOps controller has not synced) is not done
+    const next = status('healthy', ['--tag', 'v2']);
+    expect(next.out).toContain('[waiting] service Deployment healthy: its pod template is at tag v1, not v2: not applied yet');
+    expect(next.code).toBe(4);
   });
 
   test('GIVEN a migration that fails WHEN status --wait THEN 1 as soon as it failed, with its exit code and last log line', async () => {
@@ -246,7 +251,7 @@ describeOnCluster('status CLI on a real cluster', () => {
     const s = status('held', ['--wait', '--timeout', '10s']);
     // THEN the wait gave up with its own code, naming the worker and the waiter's own words
     expect(s.code).toBe(5);
-    expect(s.out).toMatch(/release v1 is not done yet: gated Deployment held-worker: 1 of 1 pods updated, 0 available/);
+    expect(s.out).toContain('release v1 is not done yet: gated Deployment held-worker: 1 of 1 pods updated, 0 available, 1 held in the waiter');
     expect(s.out).toMatch(/pod held-worker-\S+: held in init container wait-for-migration[^\n]*(\n\s+its previous run( exited with code \d+)?)?: cannot read migration Job held-migrate-v1 \(the waiter needs get, list and watch on it\): Error from server \(Forbidden\)/);
     expect(s.err).toContain('timed out after 10s: release v1 is not done yet: gated Deployment held-worker');
     status('held', [], 'held');
