@@ -88,7 +88,7 @@ export interface MigrationRunOptions extends RunAsOptions {
    * which the clients of every preset except Prisma, Flyway and Liquibase read (docs/migration-tools.md);
    * for those three a non-zero value is refused (set it where the tool reads it instead). A custom
    * tool or `command` gets it too: it takes effect if its client reads `PGOPTIONS` (libpq,
-   * node-postgres, lib/pq, pgx ≥ 5.7). `Duration.millis(0)` turns it off (the library sets nothing).
+   * node-postgres, lib/pq, recent pgx v5). `Duration.millis(0)` turns it off (the library sets nothing).
    * It bounds every lock wait of the session, including `CREATE INDEX CONCURRENTLY` waiting for old
    * transactions: turn it off in such a migration (`SET lock_timeout = 0`). MySQL: see the docs.
    *

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's `lock_timeout` and `statement_timeout` for the migration's database session, set
  * through `PGOPTIONS`, the variable every client the presets use reads at connect time (libpq:
- * psql, sqitch, psycopg2, the pg gem; node-postgres; lib/pq; pgx from 5.7), sending it as the
+ * psql, sqitch, psycopg2, the pg gem; node-postgres; lib/pq; recent pgx v5), sending it as the
  * startup packet's `options` ("-c name=value"), which the server applies to the whole session.
  */
 import { Duration } from 'cdk8s';
