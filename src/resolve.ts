@@ -12,6 +12,7 @@ import { resolvePostRollout, ResolvedPostRollout } from './post-rollout/resolve'
 import { IMAGE_TAG_ANNOTATION } from './release-markers';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { MigrationRun, resolveRun } from './run/resolve';
+import { DEFAULT_LOCK_TIMEOUT } from './run/session-timeouts';
 import { defaultStartupProbe } from './startup';
 import { VersionKey, fitName } from './version-key';
 import { Waiter } from './waiter';
@@ -120,7 +121,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   // --- the runs: the migration, then the post-rollout migration with the migration's defaults ---
   const migrationRepository = props.migration?.image ?? props.image;
-  const runContext = { path, key, serviceRepository: props.image, locked, fail };
+  const runContext = { path, key, serviceRepository: props.image, locked, serviceEnv: props.envVariables ?? {}, fail };
   const migration: ResolvedMigration = {
     ...resolveRun(props.migration, {
       ...runContext,
@@ -132,13 +133,19 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
         repository: migrationRepository,
         resources: MIGRATION_RESOURCES,
         runAs: { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
+        sessionTimeouts: { lockMs: DEFAULT_LOCK_TIMEOUT.toMilliseconds(), statementMs: 0 },
       },
     }),
     ttlAfterFinished: props.migration.ttlAfterFinished,
   };
   const postRollout = props.postRollout === undefined ? undefined : resolvePostRollout(props.postRollout, {
     ...runContext,
-    defaults: { repository: migrationRepository, resources: migration.resources, runAs: migration.runAs },
+    defaults: {
+      repository: migrationRepository,
+      resources: migration.resources,
+      runAs: migration.runAs,
+      sessionTimeouts: migration.sessionTimeouts,
+    },
   }, name, delivery.versionedJobName ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`));
 
   // --- the rest ---
