@@ -7,7 +7,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'One image tag in, a migration Job, a gated Deployment and least-privilege RBAC out: ' +
     'database schema migrations that run once per release, for cdk8s.',
   keywords: ['cdk8s', 'kubernetes', 'migration', 'database', 'job', 'init-container', 'fluxcd', 'argocd', 'helm'],
-  author: 'cdk8s-migrated-service authors',
+  // TEMPLATE: the project has no public home yet. These placeholders (example.com is reserved for
+  // examples, github.com/example is not this project's) are what a registry page would show: set
+  // the real author, address and repository (and publishToGo's moduleName) before publishing.
+  // The docs the README links to ship in the package, so they do not depend on this URL.
+  author: 'cdk8s-migrated-service authors (template placeholder)',
   authorAddress: 'maintainers@example.com',
   repositoryUrl: 'https://github.com/example/cdk8s-migrated-service.git',
   license: 'Apache-2.0',
@@ -79,7 +83,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   bin: { 'cdk8s-migrated-service': 'bin/cdk8s-migrated-service' },
   npmignoreEnabled: true,
   // The project's tooling stays out of the package (test/package.test.ts checks the pack list).
-  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/docs/', '/.ci/', '/mutation/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'] },
+  // docs/ and the examples' sources ship: the README (and the docs) link to them, and an installed
+  // package is read without the repository. The examples' synthesized YAML and installs do not.
+  npmIgnoreOptions: {
+    ignorePatterns: ['/examples/**/dist/', '/examples/**/node_modules/', '/bench/', '/.ci/', '/mutation/', 'tsconfig.dev.json', '/stryker.config.json', '/reports/', '/.stryker-tmp/'],
+  },
 });
 
 // `npm ci` must accept the lock file everywhere. unrs-resolver 1.13.0 (pulled in by jest 30's

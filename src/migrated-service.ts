@@ -12,6 +12,8 @@ import { MigratedServiceProps } from './migrated-service-props';
 import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume, valueAt } from './pod/pod-spec';
 import { restrictedContainerSecurity, rootReason } from './pod/security';
 import { PostRolloutMigration } from './post-rollout/post-rollout-migration';
+import { ReleaseClaims } from './release-claims';
+import { POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
 import { IMAGE_TAG_ANNOTATION, resolveProps, ResolvedProps } from './resolve';
 import { SERVICE_RESOURCES } from './resources';
 import { createMigrationJob, ReleasePod } from './run/job';
@@ -178,6 +180,8 @@ export class MigratedService extends Construct {
       });
       this.postRolloutJob = post.job;
       this.postRolloutJobName = post.jobName;
+      // The object's metadata only (its pods do not roll): the status command expects this Job.
+      ApiObject.of(this.deployment).metadata.addAnnotation(POST_ROLLOUT_JOB_ANNOTATION, post.jobName);
       this.postRolloutServiceAccount = post.serviceAccount;
       this.postRolloutRole = post.role;
       this.postRolloutRoleBinding = post.roleBinding;
@@ -189,6 +193,8 @@ export class MigratedService extends Construct {
     if (r.alerts) {
       this.alertRule = this.createAlertRule(waiter.container?.name);
     }
+    // Last: every object of the service exists, so a clash with another service is seen whole.
+    ReleaseClaims.of(this.node.root).claim(this, this.name);
   }
 
   /**
@@ -216,6 +222,13 @@ export class MigratedService extends Construct {
    * The library's defaults, where the user set none (their own values are never changed):
    * - Labels: the service's `labels` (and `app.kubernetes.io/name`, `version`, `managed-by`) on
    *   the object, a CronJob's Job template and the pods, for keys the workload does not set. Selectors are not touched.
+   *   Always, on the object itself only (not its pods, so it rolls nothing):
+   *   `migrated-service.cdk8s.io/gated-by: <service name>`, by which the status command finds it.
+   * - Progress deadline (a Deployment): the service's `progressDeadline` (by default derived from
+   *   the migration's `activeDeadline`), so that pods held while a long migration runs do not
+   *   make the worker look failed (and fail a post-rollout migration that waits for it). A
+   *   deadline of exactly 600 s counts as unset: it is what cdk8s-plus writes when none is given
+   *   (and Kubernetes' own default); to keep exactly 600 s while the service's differs, set e.g. 601 s.
    * - Resources: the service container's defaults (100m CPU and 256Mi requested, 512Mi limit) for
    *   every container (init ones included) with no resources, or with exactly cdk8s-plus' own
    *   defaults (requests 1000m/512Mi, limits 1500m/2048Mi). cdk8s-plus writes those when none are
@@ -345,6 +358,8 @@ export class MigratedService extends Construct {
     const rendered = valueAt(scratch.toJson().find((o: any) => o.kind === 'Deployment'), POD_SPEC_PATH);
     return {
       labels: r.labels,
+      gatedBy: r.name,
+      progressDeadlineSeconds: r.progressDeadline.toSeconds(),
       podAnnotations: r.annotations,
       resources: rendered.containers[0].resources,
       tmpVolume: rendered.volumes.find((v: any) => v.name === GATE_TMP_VOLUME),

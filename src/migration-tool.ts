@@ -104,7 +104,8 @@ export class MigrationTool {
    */
   public static prisma(): MigrationTool {
     return new MigrationTool('prisma', ['npx', 'prisma', 'migrate', 'deploy'],
-      ['npx', 'prisma', 'migrate', 'status'], true, undefined);
+      ['npx', 'prisma', 'migrate', 'status'], true, undefined, undefined, undefined,
+      'its schema engine has a PostgreSQL client of its own that does not read PGOPTIONS');
   }
 
   /**
@@ -120,7 +121,8 @@ export class MigrationTool {
 
   /** Flyway: `flyway migrate`; check `flyway validate` (fails on pending migrations). Base image `flyway/flyway`. */
   public static flyway(): MigrationTool {
-    return new MigrationTool('flyway', ['flyway', 'migrate'], ['flyway', 'validate'], false, 'flyway/flyway');
+    return new MigrationTool('flyway', ['flyway', 'migrate'], ['flyway', 'validate'], false, 'flyway/flyway', undefined, undefined,
+      'it connects with pgjdbc, which does not read PGOPTIONS (Flyway\'s initSql and pgjdbc\'s "options" URL parameter do)');
   }
 
   /**
@@ -129,7 +131,8 @@ export class MigrationTool {
    */
   public static liquibase(): MigrationTool {
     return new MigrationTool('liquibase', ['liquibase', 'update'], undefined, false, 'liquibase/liquibase',
-      ['liquibase', 'release-locks']);
+      ['liquibase', 'release-locks'], undefined,
+      'it connects with pgjdbc, which does not read PGOPTIONS (pgjdbc\'s "options" URL parameter does)');
   }
 
   /**
@@ -243,11 +246,20 @@ export class MigrationTool {
   /** The command that clears the lock a killed run leaves behind, if the tool leaves one. */
   public readonly unlockCommand?: string[];
 
+  /**
+   * Why the tool's PostgreSQL client does not read `PGOPTIONS`, where the library sets the
+   * migration's `lockTimeout` and `statementTimeout`; undefined when it does.
+   *
+   * @internal
+   */
+  public readonly _sessionOptionsUnsupported?: string;
+
   /** Indices of the check command's arguments the library wrote (not the user's options). */
   private readonly ownCheckArgs: number[];
 
   private constructor(name: string, command: string[], check: string[] | undefined,
-    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[], ownCheckArgs: number[] = []) {
+    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[], ownCheckArgs: number[] = [],
+    sessionOptionsUnsupported?: string) {
     this.name = name;
     this.command = command;
     this.checkCommand = check;
@@ -255,6 +267,7 @@ export class MigrationTool {
     this.stockImage = stockImage;
     this.unlockCommand = unlockCommand;
     this.ownCheckArgs = ownCheckArgs;
+    this._sessionOptionsUnsupported = sessionOptionsUnsupported;
   }
 
   /**

@@ -10,8 +10,10 @@ import { checkCommand } from './migration-tool';
 import { isMutableTag } from './mutable-tag';
 import { checkId, RunAsOptions } from './pod/security';
 import { resolvePostRollout, ResolvedPostRollout } from './post-rollout/resolve';
+import { IMAGE_TAG_ANNOTATION } from './release-markers';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { MigrationRun, resolveRun } from './run/resolve';
+import { DEFAULT_LOCK_TIMEOUT } from './run/session-timeouts';
 import { defaultStartupProbe } from './startup';
 import { VersionKey, fitName } from './version-key';
 import { Waiter } from './waiter';
@@ -19,7 +21,7 @@ import { Waiter } from './waiter';
 /** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
 const MAX_NAME_LENGTH = 63;
 /** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
-export const IMAGE_TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
+export { IMAGE_TAG_ANNOTATION };
 
 /**
  * The migration Job, validated and defaulted.
@@ -126,7 +128,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   // --- the runs: the migration, then the post-rollout migration with the migration's defaults ---
   const migrationRepository = props.migration?.image ?? props.image;
-  const runContext = { path, key, serviceRepository: props.image, locked, fail };
+  const runContext = { path, key, serviceRepository: props.image, locked, serviceEnv: props.envVariables ?? {}, fail };
   const migration: ResolvedMigration = {
     ...resolveRun(props.migration, {
       ...runContext,
@@ -138,13 +140,19 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
         repository: migrationRepository,
         resources: MIGRATION_RESOURCES,
         runAs: { runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
+        sessionTimeouts: { lockMs: DEFAULT_LOCK_TIMEOUT.toMilliseconds(), statementMs: 0 },
       },
     }),
     ttlAfterFinished: props.migration.ttlAfterFinished,
   };
   const postRollout = props.postRollout === undefined ? undefined : resolvePostRollout(props.postRollout, {
     ...runContext,
-    defaults: { repository: migrationRepository, resources: migration.resources, runAs: migration.runAs },
+    defaults: {
+      repository: migrationRepository,
+      resources: migration.resources,
+      runAs: migration.runAs,
+      sessionTimeouts: migration.sessionTimeouts,
+    },
   }, name, delivery.versionedJobName ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`));
 
   // --- the rest ---

@@ -192,6 +192,20 @@ describe('CI recipes', () => {
     expect(scripts(github.jobs.synth)).toContain('npx cdk8s synth');
   });
 
+  test('both: after delivery, the release of this tag is verified with the status CLI (--wait, --timeout, --tag)', () => {
+    const command = 'npx cdk8s-migrated-service status myapp -n myapp --tag "$IMAGE_TAG" --wait --timeout 15m';
+    // GitLab: a stage after deliver, for every target
+    expect(gitlab.stages).toEqual(['build', 'synth', 'deliver', 'verify']);
+    expect(gitlab['verify-release'].stage).toBe('verify');
+    expect(scripts(gitlab['verify-release'])).toContain(command);
+    // GitHub Actions: a job after whichever delivery job ran, with the build's tag
+    const verify = github.jobs.verify;
+    expect(verify.needs).toEqual(['build', 'publish-flux', 'publish-argocd', 'deploy-helm']);
+    expect(verify.if).toBe('${{ !failure() && !cancelled() }}');
+    expect(verify.env.IMAGE_TAG).toBe('${{ needs.build.outputs.tag }}');
+    expect(scripts(verify)).toContain(command);
+  });
+
   test.each([['.gitlab-ci.yml'], ['github-actions.yml']])('%s: no commit back and no sed on manifests', (file) => {
     const text = readFileSync(join(EXAMPLES, 'ci', file), 'utf-8').split('\n').filter(l => !l.trim().startsWith('#')).join('\n');
     expect(text).not.toMatch(/\bsed\b|git (commit|push)|yq /);

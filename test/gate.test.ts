@@ -1,4 +1,4 @@
-import { App, Chart, Cron, Duration } from 'cdk8s';
+import { ApiObject, App, Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as batchV1 from 'kubernetes-models/batch/v1';
@@ -91,6 +91,64 @@ describe.each(KINDS)('gate($kind)', (kind) => {
     const { worker } = gated(kind, { imageTag: 'v9_RC' });
     const template = kind.kind === 'CronJob' ? worker.spec.jobTemplate.spec.template : worker.spec.template;
     expect(template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v9_RC');
+  });
+});
+
+describe.each(KINDS)('gate($kind): how the status command finds it', (kind) => {
+  test('the object itself carries the gated-by label with the service name; its pods do not (nothing rolls)', () => {
+    // GIVEN a worker that sets its own app.kubernetes.io/name (so that label cannot find it)
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps({ name: 'shop' }));
+      const worker = kind.make(chart);
+      worker.metadata.addLabel('app.kubernetes.io/name', 'worker');
+      svc.gate(worker);
+    });
+    const worker = m.find(o => o.kind === kind.kind && o.metadata.labels?.['app.kubernetes.io/name'] === 'worker')!;
+    // THEN the label names the service, on the object only
+    expect(worker.metadata.labels['migrated-service.cdk8s.io/gated-by']).toBe('shop');
+    expect(JSON.stringify(kind.podSpec(worker))).not.toContain('gated-by');
+    const template = kind.kind === 'CronJob' ? worker.spec.jobTemplate : worker.spec.template;
+    expect(template.metadata.labels?.['migrated-service.cdk8s.io/gated-by']).toBeUndefined();
+    // and nothing else of the release carries it: the service's Deployment is found by name
+    expect(m.filter(o => o.metadata.labels?.['migrated-service.cdk8s.io/gated-by'])).toEqual([worker]);
+  });
+});
+
+describe('gate(): progress deadline of a gated Deployment', () => {
+  const LONG = { migration: { command: ['migrate'], activeDeadline: Duration.minutes(30) } };
+  function workerDeadline(props: Partial<MigratedServiceProps>, progressDeadline?: Duration): { service: number; worker: number } {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps(props));
+      svc.gate(new kplus.Deployment(chart, 'worker', { containers: [WORKER_CONTAINER], progressDeadline }));
+    });
+    const deadlines = (mine: boolean) => m.find(o => o.kind === 'Deployment' && (o.metadata.name === 'myapp') === mine)!.spec.progressDeadlineSeconds;
+    return { service: deadlines(true), worker: deadlines(false) };
+  }
+  test('GIVEN a long migration and a worker with cdk8s-plus\' default WHEN gated THEN the worker gets the service\'s derived deadline', () => {
+    expect(workerDeadline(LONG)).toEqual({ service: 2100, worker: 2100 });
+  });
+  test('GIVEN the service\'s progressDeadline set WHEN a worker is gated THEN the worker gets that one', () => {
+    expect(workerDeadline({ progressDeadline: Duration.minutes(20) })).toEqual({ service: 1200, worker: 1200 });
+  });
+  test('GIVEN the worker\'s own deadline (not 600 s) WHEN gated THEN it is kept', () => {
+    expect(workerDeadline(LONG, Duration.seconds(601))).toEqual({ service: 2100, worker: 601 });
+    expect(workerDeadline(LONG, Duration.minutes(5))).toEqual({ service: 2100, worker: 300 });
+  });
+  test('GIVEN a raw Deployment without progressDeadlineSeconds WHEN gated THEN it gets the service\'s', () => {
+    const m = synth(chart => {
+      const svc = new MigratedService(chart, 'myapp', baseProps(LONG));
+      svc.gate(new ApiObject(chart, 'raw', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'raw' },
+        spec: { selector: { matchLabels: { app: 'raw' } }, template: { metadata: { labels: { app: 'raw' } }, spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000 }, containers: [{ name: 'raw', image: 'raw:v1' }] } } },
+      }));
+    });
+    expect(m.find(o => o.metadata.name === 'raw')!.spec.progressDeadlineSeconds).toBe(2100);
+  });
+  test.each(['StatefulSet', 'DaemonSet', 'Job', 'CronJob'])('GIVEN a gated %s THEN no progressDeadlineSeconds (the kind has none)', k => {
+    const { worker } = gated(KINDS.find(x => x.kind === k)!, LONG);
+    expect(JSON.stringify(worker)).not.toContain('progressDeadlineSeconds');
   });
 });
 

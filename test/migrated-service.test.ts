@@ -247,7 +247,7 @@ describe('the migration Job', () => {
     expect(spec.backoffLimit).toBe(2);
   });
 
-  test('the Job and the service share envFrom and env', () => {
+  test('the Job and the service share envFrom and env; the Job adds its session timeouts (test/session-timeouts.test.ts)', () => {
     const m = synth(chart => {
       const { config, secret } = configAndSecret(chart);
       new MigratedService(chart, 'myapp', baseProps({
@@ -259,7 +259,7 @@ describe('the migration Job', () => {
     const expectedFrom = [{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }];
     expect(jobContainer(m).envFrom).toEqual(expectedFrom);
     expect(appContainer(m).envFrom).toEqual(expectedFrom);
-    expect(jobContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }]);
+    expect(jobContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }, { name: 'PGOPTIONS', value: '-c lock_timeout=3s' }]);
     expect(appContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }]);
   });
 

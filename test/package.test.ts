@@ -19,14 +19,25 @@ const installedVersion = (pkg: string) => JSON.parse(fs.readFileSync(path.join(r
  * with its slash) or whole paths. examples/ covers each example's dist/ (synthesized YAML).
  */
 const TOOLING = [
-  'src/', 'test/', 'bench/', 'mutation/', 'examples/', 'docs/', '.ci/', 'projenrc/', '.projen/', '.github/',
+  'src/', 'test/', 'bench/', 'mutation/', '.ci/', 'projenrc/', '.projen/', '.github/',
   'reports/', '.stryker-tmp/', 'test-reports/', 'coverage/',
   'stryker.config.json', '.projenrc.ts', 'tsconfig.dev.json', 'tsconfig.json', '.eslintrc.json', '.mergify.yml',
   '.gitattributes', '.npmignore', '.gitignore', 'package-lock.json',
 ];
-const isTooling = (file: string) => TOOLING.some(t => (t.endsWith('/') ? file.startsWith(t) : file === t));
-/** Everything a consumer needs, and all that is shipped on purpose (docs/ is not: README and API.md are). */
-const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/, /^bin\/cdk8s-migrated-service$/, /^lib\/.+\.(js|d\.ts)$/];
+const isTooling = (file: string) => TOOLING.some(t => (t.endsWith('/') ? file.startsWith(t) : file === t)) ||
+  /^examples\/.*\/(dist|node_modules)\//.test(file);
+/**
+ * Everything a consumer needs, and all that is shipped on purpose: docs/ and the examples' sources
+ * too, as the README links to them and an installed package is read without the repository.
+ */
+const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/, /^bin\/cdk8s-migrated-service$/, /^lib\/.+\.(js|d\.ts)$/,
+  /^docs\/[A-Za-z-]+\.md$/, /^examples\/[a-z]+\/(main\.ts|cdk8s\.yaml|[a-z-]+\.ya?ml|README\.md|\.gitlab-ci\.yml|[a-z-]+\.Dockerfile)$/];
+
+/** The relative links of a Markdown file (no URL, no in-page anchor), without their #fragment. */
+function relativeLinks(markdown: string): string[] {
+  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)].map(m => m[1])
+    .filter(l => !/^[a-z]+:/.test(l) && !l.startsWith('#')).map(l => l.replace(/#.*$/, ''));
+}
 
 const APP = `
 const { App, Chart } = require('cdk8s');
@@ -97,20 +108,36 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     expect(packed.length).toBeGreaterThan(5);
     expect(packed.filter(isTooling)).toEqual([]);
     expect(packed.filter(f => !SHIPPED.some(re => re.test(f)))).toEqual([]);
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'bin/cdk8s-migrated-service', 'lib/index.js', 'lib/index.d.ts']) {
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'bin/cdk8s-migrated-service', 'lib/index.js', 'lib/index.d.ts',
+      'docs/troubleshooting.md', 'examples/basic/main.ts', 'examples/ci/github-actions.yml']) {
       expect(packed).toContain(needed);
     }
   });
 
-  test('the status CLI is installed as a bin and runs: usage and exit 2 without a service; tooling stays out', () => {
+  test('every relative link of the README and of the shipped docs leads to a file in the package', () => {
+    const pkg = path.join(work, 'app', 'node_modules', 'cdk8s-migrated-service');
+    const markdown = ['README.md', ...packed.filter(f => /^(docs|examples)\/.*\.md$/.test(f))];
+    const links = markdown.flatMap(file => relativeLinks(fs.readFileSync(path.join(pkg, file), 'utf-8'))
+      .map(link => ({ file, link, target: path.posix.normalize(path.posix.join(path.posix.dirname(file), link)).replace(/\/$/, '') })));
+    // The test must see real links: the README links to a dozen docs.
+    expect(links.filter(l => l.file === 'README.md' && l.target.startsWith('docs/')).length).toBeGreaterThan(10);
+    expect(links.filter(l => !fs.existsSync(path.join(pkg, l.target)))).toEqual([]);
+  });
+
+  test('the status CLI is installed as a bin and runs: --help on stdout (0), usage mistakes on stderr (2); tooling stays out', () => {
     const app = path.join(work, 'app');
     const bin = path.join(app, 'node_modules', '.bin', 'cdk8s-migrated-service');
     expect(fs.existsSync(bin)).toBe(true);
+    const help = spawnSync(bin, ['status', '--help'], { cwd: app, encoding: 'utf-8' });
+    expect(help.stdout).toMatch(/^usage: cdk8s-migrated-service status <name> -n <namespace> \[--wait \[--timeout <duration>\]\] \[-o text\|json\]/);
+    expect(help.stdout).toContain('Exit codes: 0 done, 1 failed, 2 usage, 3 cannot reach or read the cluster, 4 not done yet,\n5 --wait timed out.');
+    expect(help.status).toBe(0);
     const r = spawnSync(bin, ['status'], { cwd: app, encoding: 'utf-8' });
-    expect(r.stdout).toBe('usage: cdk8s-migrated-service status <name> -n <namespace>\n');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^missing <name>\nusage: cdk8s-migrated-service status /);
     expect(r.status).toBe(2);
     const pkg = path.join(app, 'node_modules', 'cdk8s-migrated-service');
-    for (const tooling of ['test', 'docs', '.ci', 'bench', 'examples', 'mutation', 'stryker.config.json', '.projenrc.ts']) expect(fs.existsSync(path.join(pkg, tooling))).toBe(false);
+    for (const tooling of ['test', '.ci', 'bench', 'mutation', 'stryker.config.json', '.projenrc.ts', 'examples/basic/dist']) expect(fs.existsSync(path.join(pkg, tooling))).toBe(false);
   });
 
   test('cdk8s synth emits the whole release from the tag', () => {

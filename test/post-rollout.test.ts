@@ -62,8 +62,13 @@ describe('postRollout: the Job', () => {
     expect(job.spec.template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v2_RC');
     expect(waitArgs(m)[0]).toBe('v2_RC');
     const without = synth(chart => new MigratedService(chart, 'myapp', baseProps({ imageTag: 'v2_RC' })));
-    // The lock's RoleBinding gains the post-rollout ServiceAccount as a subject; nothing else changes.
+    // The lock's RoleBinding gains the post-rollout ServiceAccount as a subject, and the Deployment
+    // (the object, not its pods) names the Job for the status command; nothing else changes.
     const same = (o: Manifest) => without.some(w => w.kind === o.kind && w.metadata.name === o.metadata.name);
+    const deployment = named(m, 'Deployment', 'myapp');
+    expect(deployment.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job']).toBe(job.metadata.name);
+    expect(deployment.spec.template.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job']).toBeUndefined();
+    delete deployment.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job'];
     expect(m.filter(o => same(o) && !(isLockObject(o) && o.kind === 'RoleBinding'))).toEqual(
       without.filter(o => !(isLockObject(o) && o.kind === 'RoleBinding')));
     expect(named(m, 'RoleBinding', 'myapp-migration-lock').subjects.map((s: any) => s.name)).toEqual(['myapp-migration', 'myapp-post-rollout']);

@@ -1,100 +1,350 @@
 /**
  * The status CLI, fast: kubectl's answers recorded from the real cluster by test/e2e/status.test.ts
- * (RECORD_STATUS=1 npx projen e2e test/e2e/status.test.ts) are replayed, and the CLI must print
- * what it printed there and exit the same way. Plus the argument handling.
+ * (RECORD_STATUS=1 npx projen e2e -- test/e2e/status.test.ts) are replayed, and the CLI must print
+ * what it printed there, on the same streams, and exit the same way. Plus --wait's loop on
+ * replayed answers, the argument handling, and the gated kinds the e2e does not release.
  */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { Kubectl, main } from '../src/status';
+import { CliIo, EXIT_CODES, Kubectl, KubectlResult, main, USAGE } from '../src/status';
 
 const DIR = join(__dirname, 'support', 'status-recordings');
 const recordings = readdirSync(DIR).filter(f => f.endsWith('.json')).sort();
+const load = (file: string) => JSON.parse(readFileSync(join(DIR, file), 'utf-8'));
 
-function replay(file: string): { kubectl: Kubectl; recording: any } {
-  const recording = JSON.parse(readFileSync(join(DIR, file), 'utf-8'));
+interface Run {
+  readonly code: number;
+  readonly out: string[];
+  readonly err: string[];
+  /** The global flags the kubectl factory was given. */
+  readonly flags: string[][];
+  readonly sleeps: number[];
+}
+
+function run(argv: string[], kubectl: Kubectl = () => { throw new Error('kubectl must not be called'); }, clock?: () => number): Run {
+  const out: string[] = [];
+  const err: string[] = [];
+  const flags: string[][] = [];
+  const sleeps: number[] = [];
+  let t = 0;
+  const io: CliIo = {
+    kubectl: f => { flags.push(f); return kubectl; },
+    out: l => out.push(l),
+    err: l => err.push(l),
+    sleep: ms => { sleeps.push(ms); t += ms; },
+    now: clock ?? (() => t),
+  };
+  return { code: main(argv, io), out, err, flags, sleeps };
+}
+
+/** kubectl answering from a recording in its order (each call must be the recorded one). */
+function inOrder(recording: any): Kubectl {
   const calls = [...recording.calls];
-  return {
-    recording,
-    kubectl: args => {
-      const next = calls.shift();
-      expect(args).toEqual(next?.args);
-      return next.result;
-    },
+  return args => {
+    const next = calls.shift();
+    expect(args).toEqual(next?.args);
+    return next.result;
   };
 }
 
-function run(argv: string[], kubectl: Kubectl = () => { throw new Error('kubectl must not be called'); }) {
-  const lines: string[] = [];
-  const code = main(argv, kubectl, l => lines.push(l));
-  return { code, lines };
+/** kubectl answering from recordings by arguments (the last answer to each). */
+function byArgs(...recordingsInTurn: { recording: any; calls: number }[]): Kubectl {
+  let n = 0;
+  return args => {
+    let at = n++;
+    for (const { recording, calls } of recordingsInTurn) {
+      if (at < calls || calls < 0) {
+        const answers = new Map<string, KubectlResult>(recording.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
+        const a = answers.get(JSON.stringify(args));
+        if (!a) throw new Error(`unexpected kubectl ${args.join(' ')}`);
+        return a;
+      }
+      at -= calls;
+    }
+    throw new Error('no more answers');
+  };
 }
 
 describe('status CLI (replayed from the real cluster)', () => {
   test('every scenario was recorded', () => {
-    expect(recordings).toEqual(['broken.json', 'forbidden.json', 'gone.json', 'healthy.json', 'refused.json', 'slow.json']);
+    expect(recordings).toEqual(['broken.json', 'contract.json', 'forbidden.json', 'gone.json', 'healthy-wait.json', 'held.json',
+      'refused.json', 'unreachable.json', 'waiting.json']);
   });
 
-  test.each(recordings)('GIVEN kubectl\'s answers of %s WHEN status THEN the same output and exit code as on the cluster', file => {
-    const { kubectl, recording } = replay(file);
-    const r = run(['status', recording.name, '-n', recording.namespace], kubectl);
-    expect(r.lines).toEqual(recording.lines);
+  test.each(recordings)('GIVEN kubectl\'s answers (and the clock) of %s WHEN status THEN the same output, streams and exit code as on the cluster', file => {
+    const recording = load(file);
+    const clock = [...recording.clock];
+    const r = run(recording.argv, inOrder(recording), () => clock.shift());
+    expect(r.out).toEqual(recording.out);
+    expect(r.err).toEqual(recording.err);
     expect(r.code).toBe(recording.code);
   });
 
-  test('exit codes: 0 only for the healthy release, 1 held or failed, 3 refused', () => {
-    const codes = Object.fromEntries(recordings.map(f => [f, JSON.parse(readFileSync(join(DIR, f), 'utf-8')).code]));
-    expect(codes).toEqual({ 'broken.json': 1, 'forbidden.json': 3, 'gone.json': 1, 'healthy.json': 0, 'refused.json': 1, 'slow.json': 1 });
+  test('exit codes: 0 done, 1 failed (migration, contract step), 3 refused or unreachable, 4 not done (held, running, missing Job)', () => {
+    const codes = Object.fromEntries(recordings.map(f => [f, load(f).code]));
+    expect(codes).toEqual({
+      'broken.json': 1,
+      'contract.json': 1,
+      'forbidden.json': 3,
+      'gone.json': 4,
+      'healthy-wait.json': 0,
+      'held.json': 4,
+      'refused.json': 4,
+      'unreachable.json': 3,
+      'waiting.json': 4,
+    });
+    expect(EXIT_CODES).toEqual({ done: 0, failed: 1, usage: 2, unreadable: 3, waiting: 4, timedOut: 5 });
+  });
+
+  test('the done release names every part done: migration, service, gated worker, post-rollout', () => {
+    const { out } = load('healthy-wait.json');
+    expect(out.filter((l: string) => l.startsWith('['))).toEqual([
+      expect.stringMatching(/^\[done\] migration Job healthy-migrate-v1: succeeded$/),
+      '[done] service Deployment healthy: 1 of 1 pods updated, 1 available',
+      '[done] gated Deployment healthy-worker: 1 of 1 pods updated, 1 available',
+      expect.stringMatching(/^\[done\] post-rollout Job healthy-post-v1: succeeded$/),
+    ]);
+  });
+});
+
+describe('status --wait on replayed answers', () => {
+  const waiting = load('waiting.json');
+  const done = load('healthy-wait.json');
+  const argv = (...more: string[]) => ['status', waiting.name, '-n', waiting.namespace, ...more];
+
+  test('GIVEN a release that is not done, then done WHEN --wait THEN it returns 0 at the first judgement that is done', () => {
+    const r = run(argv('--wait', '--timeout', '1m'), byArgs({ recording: waiting, calls: waiting.calls.length }, { recording: done, calls: -1 }));
+    expect(r.code).toBe(0);
+    expect(r.sleeps).toEqual([2000]);
+    expect(r.out[r.out.length - 1]).toBe('release v1 is done');
+    expect(r.err).toEqual([expect.stringMatching(/^\[0s\] release v1 is not done yet: migration Job healthy-migrate-v1: running/)]);
+  });
+
+  test('GIVEN a release that stays held WHEN --wait --timeout 10s THEN 5 after 10 s, the last report on stdout, the timeout on stderr', () => {
+    const held = load('held.json');
+    const r = run(['status', held.name, '-n', held.namespace, '--wait', '--timeout', '10s'], byArgs({ recording: held, calls: -1 }));
+    expect(r.code).toBe(EXIT_CODES.timedOut);
+    expect(r.sleeps).toEqual([2000, 2000, 2000, 2000, 2000]);
+    expect(r.out).toEqual(held.out);
+    expect(r.err[0]).toMatch(/^\[0s\] release v1 is not done yet: gated Deployment held-worker: /);
+    expect(r.err).toHaveLength(2); // the same progress is said once
+    expect(r.err[1]).toMatch(/^timed out after 10s: release v1 is not done yet: gated Deployment held-worker/);
+  });
+
+  test.each(['broken.json', 'contract.json'])('GIVEN a failed release (%s) WHEN --wait THEN 1 at once, no sleep', file => {
+    const rec = load(file);
+    const r = run(['status', rec.name, '-n', rec.namespace, '--wait'], byArgs({ recording: rec, calls: -1 }));
+    expect(r.code).toBe(EXIT_CODES.failed);
+    expect(r.sleeps).toEqual([]);
+  });
+
+  test('GIVEN the command is refused WHEN --wait THEN 3 at once (RBAC does not heal by waiting)', () => {
+    const rec = load('forbidden.json');
+    const r = run(['status', rec.name, '-n', rec.namespace, '--wait'], byArgs({ recording: rec, calls: -1 }));
+    expect(r.code).toBe(EXIT_CODES.unreadable);
+    expect(r.sleeps).toEqual([]);
+  });
+
+  test('GIVEN an unreachable cluster WHEN --wait --timeout 4s THEN it keeps trying, then 3 with kubectl\'s words', () => {
+    const rec = load('unreachable.json');
+    const r = run(['status', rec.name, '-n', rec.namespace, '--wait', '--timeout', '4s'], byArgs({ recording: rec, calls: -1 }));
+    expect(r.code).toBe(EXIT_CODES.unreadable);
+    expect(r.sleeps).toEqual([2000, 2000]);
+    expect(r.err.join('\n')).toMatch(/was refused/);
+  });
+});
+
+describe('status -o json: the documented shape', () => {
+  test.each(['broken.json', 'healthy-wait.json', 'held.json'])('GIVEN %s WHEN -o json THEN schema v1 with every field, parts as in text', file => {
+    const rec = load(file);
+    const r = run(['status', rec.name, '-n', rec.namespace, '-o', 'json'], byArgs({ recording: rec, calls: -1 }));
+    const json = JSON.parse(r.out.join('\n'));
+    expect(Object.keys(json)).toEqual(['schema', 'service', 'namespace', 'tag', 'state', 'exitCode', 'timedOut', 'summary', 'parts']);
+    expect(json).toMatchObject({ schema: 'cdk8s-migrated-service/status/v1', service: rec.name, namespace: rec.namespace, tag: 'v1', exitCode: r.code, timedOut: false });
+    expect(json.summary).toBe(rec.out[rec.out.length - 1]);
+    for (const p of json.parts) {
+      expect(Object.keys(p)).toEqual(['role', 'kind', 'name', 'state', 'summary', 'details']);
+      expect(rec.out).toContain(`[${p.state}] ${p.role} ${p.kind} ${p.name}: ${p.summary}`);
+    }
+    expect(json.state).toBe({ 0: 'done', 1: 'failed', 4: 'waiting' }[r.code as 0 | 1 | 4]);
+  });
+
+  test('GIVEN the cluster is unreachable WHEN -o json THEN state error with kubectl\'s words, and the same on stderr', () => {
+    const rec = load('unreachable.json');
+    const r = run(['status', rec.name, '-n', rec.namespace, '-o', 'json'], byArgs({ recording: rec, calls: -1 }));
+    const json = JSON.parse(r.out.join('\n'));
+    expect(json).toMatchObject({ state: 'error', exitCode: 3, tag: null, parts: [] });
+    expect(json.error).toMatch(/was refused/);
+    expect(r.err.join('\n')).toBe(json.error);
   });
 });
 
 describe('status CLI on a migration pod that waits in an init container', () => {
-  test('GIVEN the running migration\'s pod waits in a first init container (a lock, say) WHEN status THEN its name and last line', () => {
-    // GIVEN the real answers of the running-migration scenario, its Job's pod given a running
-    // init container "migration-lock" ahead of migrate (as a lock on concurrent migrations would add)
-    const recording = JSON.parse(readFileSync(join(DIR, 'slow.json'), 'utf-8'));
+  test('GIVEN the running migration\'s pod waits in its lock init container WHEN status THEN its name and last line', () => {
+    // GIVEN the real answers of the running-migration scenario, its Job's pod in the "migration-lock" init container
+    const recording = load('waiting.json');
     const answers = new Map<string, any>(recording.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
-    const jobPodsCall = recording.calls.find((c: any) => c.args.includes('-l') && c.args.some((a: string) => a.startsWith('job-name=')));
-    const jobPods = JSON.parse(jobPodsCall.result.stdout);
-    const pod = jobPods.items[0];
+    const podsKey = JSON.stringify(['get', 'pods', '-n', recording.namespace, '-o', 'json']);
+    const pods = JSON.parse(answers.get(podsKey).stdout);
+    const pod = pods.items.find((p: any) => p.metadata.labels?.['job-name']?.startsWith('healthy-migrate'));
     pod.status.initContainerStatuses = [{ name: 'migration-lock', ready: false, restartCount: 0, state: { running: { startedAt: '2026-12-05T03:00:00Z' } } }];
     pod.status.containerStatuses = [{ name: 'migrate', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }];
-    answers.set(JSON.stringify(jobPodsCall.args), { ...jobPodsCall.result, stdout: JSON.stringify(jobPods) });
-    const lockLine = 'waiting for migration Job slow-migrate-v0 of slow to finish';
+    answers.set(podsKey, { code: 0, stdout: JSON.stringify(pods), stderr: '' });
+    const lockLine = 'waiting for migration Job healthy-migrate-v0 of healthy to finish';
     answers.set(JSON.stringify(['logs', pod.metadata.name, '-c', 'migration-lock', '-n', recording.namespace, '--tail=20']),
-      { code: 0, stdout: `lock held by slow-migrate-v0\n${lockLine}\n`, stderr: '' });
+      { code: 0, stdout: `lock held by healthy-migrate-v0\n${lockLine}\n`, stderr: '' });
     // WHEN
     const r = run(['status', recording.name, '-n', recording.namespace], args => {
       const a = answers.get(JSON.stringify(args));
       if (!a) throw new Error(`unexpected kubectl ${args.join(' ')}`);
       return a;
     });
-    // THEN the wait reads as what it is, and the release is not rolled out
-    expect(r.lines).toContain(`  pod ${pod.metadata.name}: in init container migration-lock: ${lockLine}`);
-    expect(r.lines.join('\n')).not.toContain('container migrate running');
-    expect(r.code).toBe(1);
+    // THEN the wait reads as what it is, and the release is not done
+    expect(r.out).toContain(`  pod ${pod.metadata.name}: in init container migration-lock: ${lockLine}`);
+    expect(r.out.join('\n')).not.toContain('container migrate running');
+    expect(r.code).toBe(EXIT_CODES.waiting);
+  });
+});
+
+describe('status CLI: gated kinds judged from the cluster\'s objects', () => {
+  // The e2e releases a gated Deployment; these are the other kinds gate() accepts, as objects in
+  // the shape the API server returns them (status fields per kind), on top of the done release.
+  const done = load('healthy-wait.json');
+  const ns = done.namespace;
+  const tagged = (extra: any = {}) => ({ metadata: { annotations: { 'migrated-service.cdk8s.io/image-tag': 'v1' }, ...extra } });
+  const meta = (kind: string, name: string, uid: string) => ({
+    apiVersion: kind.endsWith('Job') ? 'batch/v1' : 'apps/v1',
+    kind,
+    metadata: { name, namespace: ns, uid, generation: 2, labels: { 'migrated-service.cdk8s.io/gated-by': 'healthy' } },
+  });
+  function judge(gated: any[], jobs: any[] = []): Run {
+    const answers = new Map<string, KubectlResult>(done.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
+    const gatedKey = [...answers.keys()].find(k => k.includes('migrated-service.cdk8s.io/gated-by=healthy'))!;
+    const existing = JSON.parse(answers.get(gatedKey)!.stdout);
+    answers.set(gatedKey, { code: 0, stderr: '', stdout: JSON.stringify({ ...existing, items: [...existing.items, ...gated] }) });
+    const jobsKey = JSON.stringify(['get', 'jobs', '-n', ns, '-o', 'json']);
+    const allJobs = JSON.parse(answers.get(jobsKey)!.stdout);
+    answers.set(jobsKey, { code: 0, stderr: '', stdout: JSON.stringify({ ...allJobs, items: [...allJobs.items, ...jobs] }) });
+    return run(['status', 'healthy', '-n', ns], args => {
+      const a = answers.get(JSON.stringify(args));
+      if (a) return a;
+      if (args[0] === 'logs') return { code: 0, stdout: '', stderr: '' };
+      throw new Error(`unexpected kubectl ${args.join(' ')}`);
+    });
+  }
+  const line = (r: Run, kind: string) => r.out.find(l => l.includes(`gated ${kind} `) && !l.includes('healthy-worker'));
+
+  test.each([
+    ['StatefulSet', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2, currentRevision: 'a', updateRevision: 'a' }, 0, '[done] gated StatefulSet db: 2 of 2 pods updated, 2 available'],
+    ['StatefulSet', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2, currentRevision: 'a', updateRevision: 'b' }, 4, '[waiting] gated StatefulSet db: 1 of 2 pods updated, 2 available, revision a updating to b'],
+    ['StatefulSet', { replicas: 2 }, { observedGeneration: 1 }, 4, '[waiting] gated StatefulSet db: generation 2 not observed yet'],
+    ['DaemonSet', {}, { observedGeneration: 2, desiredNumberScheduled: 1, updatedNumberScheduled: 1, numberAvailable: 1 }, 0, '[done] gated DaemonSet db: 1 of 1 pods updated, 1 available'],
+    ['DaemonSet', {}, { observedGeneration: 2, desiredNumberScheduled: 1, updatedNumberScheduled: 1, numberAvailable: 0 }, 4, '[waiting] gated DaemonSet db: 1 of 1 pods updated, 0 available'],
+    ['Deployment', { replicas: 1 }, { observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "db-1" has timed out progressing.' }] }, 1,
+      '[failed] gated Deployment db: ProgressDeadlineExceeded: ReplicaSet "db-1" has timed out progressing.'],
+  ])('GIVEN a gated %s (spec %j, status %j) WHEN status THEN exit %d and %s', (kind, spec, status, code, expected) => {
+    const r = judge([{ ...meta(kind, 'db', 'uid-db'), spec: { ...spec, template: tagged() }, status }]);
+    expect(line(r, kind)).toBe(expected);
+    expect(r.code).toBe(code);
+  });
+
+  test('GIVEN a gated Deployment still at the previous tag WHEN status THEN waiting: not applied yet', () => {
+    const r = judge([{ ...meta('Deployment', 'db', 'uid-db'), spec: { replicas: 1, template: { metadata: { annotations: { 'migrated-service.cdk8s.io/image-tag': 'v0' } } } }, status: { observedGeneration: 2 } }]);
+    expect(line(r, 'Deployment')).toMatch(/^\[waiting\] gated Deployment db: its pod template is at tag v0, not v1: not applied yet/);
+    expect(r.code).toBe(4);
+  });
+
+  test.each([
+    [[{ type: 'Complete', status: 'True' }], 0, '[done] gated Job report: succeeded'],
+    [[{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }], 1,
+      '[failed] gated Job report: failed: BackoffLimitExceeded: Job has reached the specified backoff limit'],
+    [[], 4, '[waiting] gated Job report: running (1 active pod)'],
+  ])('GIVEN a gated Job of this tag with conditions %j WHEN status THEN exit %d and %s', (conditions, code, expected) => {
+    const r = judge([{ ...meta('Job', 'report', 'uid-report'), spec: { template: tagged() }, status: { active: conditions.length ? 0 : 1, conditions } }]);
+    expect(line(r, 'Job')).toBe(expected);
+    expect(r.code).toBe(code);
+  });
+
+  test('GIVEN a gated Job of an older tag WHEN status THEN it is not part of this release', () => {
+    const r = judge([{ ...meta('Job', 'report-v0', 'uid-r0'), spec: { template: { metadata: { annotations: { 'migrated-service.cdk8s.io/image-tag': 'v0' } } } }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'x' }] } }]);
+    expect(line(r, 'Job')).toBeUndefined();
+    expect(r.code).toBe(0);
+  });
+
+  const cron = (tag: string) => ({ ...meta('CronJob', 'nightly', 'uid-cron'), spec: { jobTemplate: { spec: { template: { metadata: { annotations: { 'migrated-service.cdk8s.io/image-tag': tag } } } } } } });
+  const run_ = (name: string, created: string, conditions: any[]) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, uid: `uid-${name}`, creationTimestamp: created, ownerReferences: [{ uid: 'uid-cron', kind: 'CronJob', name: 'nightly' }] },
+    spec: { template: tagged() },
+    status: { conditions },
+  });
+  test.each([
+    ['no run yet', [], 0, '[done] gated CronJob nightly: at tag v1, no run yet'],
+    ['its newest run at this tag failed', [run_('nightly-1', '2026-01-01T00:00:00Z', [{ type: 'Complete', status: 'True' }]), run_('nightly-2', '2026-01-02T00:00:00Z', [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }])], 1,
+      '[failed] gated CronJob nightly: its run Job nightly-2 failed: DeadlineExceeded: Job was active longer than specified deadline'],
+    ['its newest run succeeded', [run_('nightly-1', '2026-01-01T00:00:00Z', [{ type: 'Complete', status: 'True' }])], 0, '[done] gated CronJob nightly: at tag v1, last run Job nightly-1 succeeded'],
+  ])('GIVEN a gated CronJob at this tag, %s (runs %j) WHEN status THEN exit %d and %s', (_what, jobs, code, expected) => {
+    const r = judge([cron('v1')], jobs as any[]);
+    expect(line(r, 'CronJob')).toBe(expected);
+    expect(r.code).toBe(code);
+  });
+  test('GIVEN a gated CronJob at the previous tag WHEN status THEN waiting: not applied yet', () => {
+    const r = judge([cron('v0')]);
+    expect(line(r, 'CronJob')).toBe('[waiting] gated CronJob nightly: its job template is at tag v0, not v1: not applied yet');
+    expect(r.code).toBe(4);
   });
 });
 
 describe('status CLI arguments', () => {
-  const usage = 'usage: cdk8s-migrated-service status <name> -n <namespace>';
+  test.each([[['--help']], [['status', '--help']], [['status', 'web', '-h']], [['help']]])('GIVEN %j WHEN run THEN the usage on stdout, exit 0', argv => {
+    const r = run(argv);
+    expect(r).toMatchObject({ code: 0, out: [USAGE], err: [] });
+  });
   test.each([
-    [[]], [['status']], [['status', 'web']], [['stat', 'web', '-n', 'shop']], [['status', '-n', 'shop']],
-  ])('GIVEN %j WHEN run THEN usage and exit 2', argv => {
-    expect(run(argv)).toEqual({ code: 2, lines: [usage] });
+    [[], 'missing command "status"'],
+    [['status'], 'missing <name>'],
+    [['status', 'web'], 'missing -n <namespace>'],
+    [['stat', 'web', '-n', 'shop'], 'unknown command "stat"'],
+    [['status', '-n', 'shop'], 'missing <name>'],
+    [['status', 'web', 'api', '-n', 'shop'], 'unexpected argument "api"'],
+    [['status', 'Web_1', '-n', 'shop'], 'invalid <name> "Web_1": a service name is a DNS-1035 label (lowercase letters, digits and "-", at most 63)'],
+    [['status', 'web', '-n', 'Shop'], 'invalid namespace "Shop": a namespace is a DNS-1123 label'],
+    [['status', 'web', '-n', 'shop', '-o', 'yaml'], 'invalid output "yaml": text or json'],
+    [['status', 'web', '-n', 'shop', '--timeout', '5m'], '--timeout needs --wait'],
+    [['status', 'web', '-n', 'shop', '--wait', '--timeout', 'soon'], 'invalid --timeout "soon": e.g. 90s, 15m, 1h or 1h30m'],
+    [['status', 'web', '-n'], '-n needs a value'],
+    [['status', 'web', '-n', 'shop', '--kubeconfig='], '--kubeconfig needs a value'],
+  ])('GIVEN %j WHEN run THEN what is wrong and the usage on stderr, exit 2, no kubectl', (argv, problem) => {
+    expect(run(argv)).toMatchObject({ code: 2, out: [], err: [`${problem}\n${USAGE}`] });
   });
-  test('GIVEN an extra argument WHEN run THEN it is named and exit 2', () => {
-    expect(run(['status', 'web', 'api', '-n', 'shop'])).toEqual({ code: 2, lines: [`unexpected argument "api"; ${usage}`] });
-  });
-  test('GIVEN --namespace=shop WHEN run THEN kubectl reads that namespace', () => {
+
+  test('GIVEN --kubeconfig, --context and --namespace=, in any order WHEN run THEN kubectl gets the flags and reads that namespace', () => {
     const seen: string[][] = [];
-    run(['status', 'web', '--namespace=shop'], args => {
+    const r = run(['status', '--context=prod', 'web', '--namespace=shop', '--kubeconfig', '/ci/kubeconfig', '-o=json'], args => {
       seen.push(args);
       return { code: 1, stdout: '', stderr: 'Error from server (NotFound): deployments.apps "web" not found\n' };
     });
+    expect(r.flags).toEqual([['--kubeconfig', '/ci/kubeconfig', '--context', 'prod']]);
     expect(seen).toEqual([['get', 'deployment', 'web', '-n', 'shop', '-o', 'json']]);
+    expect(JSON.parse(r.out.join('\n')).state).toBe('waiting');
   });
-  test('GIVEN no such Deployment WHEN status THEN kubectl\'s NotFound and exit 3', () => {
+
+  test('GIVEN no such Deployment WHEN status THEN not done yet (4): not applied yet, or another name or namespace', () => {
     const r = run(['status', 'web', '-n', 'shop'], () => ({ code: 1, stdout: '', stderr: 'Error from server (NotFound): deployments.apps "web" not found\n' }));
-    expect(r).toEqual({ code: 3, lines: ['kubectl get deployment web -n shop: Error from server (NotFound): deployments.apps "web" not found'] });
+    expect(r).toMatchObject({
+      code: 4,
+      err: [],
+      out: [
+        'service web in namespace shop: newest tag (unknown)',
+        '[waiting] service Deployment web: not found in namespace shop (not applied yet, or another name or namespace)',
+        'release of web is not done yet: service Deployment web: not found in namespace shop (not applied yet, or another name or namespace)',
+      ],
+    });
+  });
+
+  test('GIVEN no kubectl on PATH WHEN status THEN 3 with why, on stderr', () => {
+    const r = run(['status', 'web', '-n', 'shop'], () => ({ code: 127, stdout: '', stderr: 'kubectl: spawnSync kubectl ENOENT' }));
+    expect(r).toMatchObject({ code: 3, out: [], err: ['kubectl get deployment web -n shop: kubectl: spawnSync kubectl ENOENT'] });
   });
 });

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { TMP_PATH, valueAt } from '../pod/pod-spec';
+import { GATED_BY_LABEL } from '../release-markers';
 
 /**
  * cdk8s-plus' own container resources (1 CPU / 512Mi requested, 1.5 CPU / 2Gi limits), as it
@@ -9,6 +10,14 @@ import { TMP_PATH, valueAt } from '../pod/pod-spec';
  * @internal
  */
 export const CDK8S_PLUS_RESOURCES = { limits: { cpu: '1500m', memory: '2048Mi' }, requests: { cpu: '1000m', memory: '512Mi' } };
+
+/**
+ * The progress deadline cdk8s-plus writes on every Deployment (and Kubernetes' own default when
+ * none is set): counted as unset, like its resources, so a gated Deployment gets the service's.
+ *
+ * @internal
+ */
+export const CDK8S_PLUS_PROGRESS_DEADLINE_SECONDS = 600;
 
 /**
  * Whether an image reference names a tag other than `latest`, or a digest: only such images may
@@ -28,6 +37,10 @@ export function isPinnedImage(image: unknown): boolean {
 export interface GateEdits {
   /** The service's labels: added to the object and its pods where the key is not set. */
   readonly labels: { [key: string]: string };
+  /** The gating service's name: the value of `GATED_BY_LABEL` on the object itself. */
+  readonly gatedBy: string;
+  /** The service's progress deadline, for a Deployment with none or cdk8s-plus' default. */
+  readonly progressDeadlineSeconds: number;
   /** Annotations set on the pod template (the tag: a new tag always rolls the pods). */
   readonly podAnnotations: { [key: string]: string };
   /** The library's container resources (JSON), for containers without any or with cdk8s-plus' own. */
@@ -59,6 +72,13 @@ export function applyGateEdits(json: any, podSpecPath: string, edits: GateEdits)
     const owner = valueAt(json, segments.slice(0, i).join('/'));
     owner.metadata = owner.metadata ?? {};
     owner.metadata.labels = { ...edits.labels, ...owner.metadata.labels };
+  }
+  json.metadata.labels[GATED_BY_LABEL] = edits.gatedBy;
+  if (json.apiVersion === 'apps/v1' && json.kind === 'Deployment') {
+    const given = json.spec.progressDeadlineSeconds;
+    if (given === undefined || given === CDK8S_PLUS_PROGRESS_DEADLINE_SECONDS) {
+      json.spec.progressDeadlineSeconds = edits.progressDeadlineSeconds;
+    }
   }
   const template = valueAt(json, podSpecPath.slice(0, -'/spec'.length));
   template.metadata.annotations = { ...template.metadata.annotations, ...edits.podAnnotations };

@@ -78,7 +78,8 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
   if (pod.lock) labels[LOCK_LABEL] = pod.serviceName;
   if (pod.history) labels[HISTORY_LABEL] = pod.serviceName;
   const tmp = tmpVolume(scope, spec.tmpId);
-  const env: { [name: string]: kplus.EnvValue } = { ...pod.envVariables };
+  // The run's own environment (its session timeouts in PGOPTIONS) over the service's.
+  const env: { [name: string]: kplus.EnvValue } = { ...pod.envVariables, ...run.env };
   if (run.writableHome) env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
   const initContainers = spec.initContainers?.(tmpMount(tmp)) ?? [];
   const needToken = [...spec.tokenFor ?? []];

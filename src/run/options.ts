@@ -79,6 +79,35 @@ export interface MigrationRunOptions extends RunAsOptions {
   readonly writableHome?: boolean;
 
   /**
+   * PostgreSQL's `lock_timeout` for the migration's database session. A DDL statement that waits
+   * longer than this for its lock fails the migration with PostgreSQL's "canceling statement due
+   * to lock timeout", instead of waiting behind a long transaction while every later query on the
+   * table queues behind it (the service stops answering). The old pods keep serving; release again
+   * once the blocking transaction is gone. The library sets it in the migrate container's
+   * `PGOPTIONS` (`-c lock_timeout=3s`, after the service's own `PGOPTIONS` from `envVariables`),
+   * which the clients of every preset except Prisma, Flyway and Liquibase read (docs/migration-tools.md);
+   * for those three a non-zero value is refused (set it where the tool reads it instead). A custom
+   * tool or `command` gets it too: it takes effect if its client reads `PGOPTIONS` (libpq,
+   * node-postgres, lib/pq, recent pgx v5). `Duration.millis(0)` turns it off (the library sets nothing).
+   * It bounds every lock wait of the session, including `CREATE INDEX CONCURRENTLY` waiting for old
+   * transactions: turn it off in such a migration (`SET lock_timeout = 0`). MySQL: see the docs.
+   *
+   * @default - 3 seconds (for `postRollout`: the migration's); nothing for Prisma, Flyway, Liquibase
+   */
+  readonly lockTimeout?: Duration;
+
+  /**
+   * PostgreSQL's `statement_timeout` for the migration's database session, set like `lockTimeout`
+   * (in `PGOPTIONS`, refused for Prisma, Flyway, Liquibase). It bounds how long one statement may
+   * hold its locks, e.g. an `ALTER TABLE` that rewrites the table under `ACCESS EXCLUSIVE`; it
+   * also fails a legitimately long backfill or index build, so it is off unless you set it above
+   * your longest statement. `Duration.millis(0)` turns it off.
+   *
+   * @default - none (for `postRollout`: the migration's)
+   */
+  readonly statementTimeout?: Duration;
+
+  /**
    * Clear the lock the tool leaves behind when a run is killed (Knex's `migrate:unlock`,
    * Liquibase's `release-locks`), in an init container after the migration lock and before the
    * migration. Safe only because the migration lock guarantees that no other migration of the

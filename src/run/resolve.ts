@@ -5,6 +5,7 @@ import { checkCommand, MigrationTool } from '../migration-tool';
 import { checkId, RunAsOptions } from '../pod/security';
 import { VersionKey } from '../version-key';
 import { MigrationRunOptions } from './options';
+import { resolveSessionTimeouts, SessionTimeouts } from './session-timeouts';
 
 /**
  * One run of a migration command in its own Job, validated and defaulted: what the migration Job
@@ -25,6 +26,10 @@ export interface MigrationRun {
   readonly writableHome: boolean;
   /** The tool's unlock command when its stale lock is cleared before the run. */
   readonly unlockCommand?: string[];
+  /** The lock and statement timeouts asked for (the post-rollout run inherits them). */
+  readonly sessionTimeouts: SessionTimeouts;
+  /** The migrate container's own environment (PGOPTIONS with the timeouts), over the service's. */
+  readonly env: { [name: string]: kplus.EnvValue };
 }
 
 /**
@@ -46,8 +51,15 @@ export interface RunContext {
   readonly key: VersionKey;
   /** The service image repository. */
   readonly serviceRepository: string;
-  /** The repository, resources and user when the run sets none. */
-  readonly defaults: { readonly repository: string; readonly resources: kplus.ContainerResources; readonly runAs: RunAsOptions };
+  /** The repository, resources, user and session timeouts when the run sets none. */
+  readonly defaults: {
+    readonly repository: string;
+    readonly resources: kplus.ContainerResources;
+    readonly runAs: RunAsOptions;
+    readonly sessionTimeouts: SessionTimeouts;
+  };
+  /** The service's `envVariables` (its own PGOPTIONS is kept). */
+  readonly serviceEnv: { [name: string]: kplus.EnvValue };
   /** Whether the migration lock is on (a tool's stale lock may then be cleared). */
   readonly locked: boolean;
   readonly fail: Fail;
@@ -83,6 +95,7 @@ export function resolveRun(run: MigrationRunOptions, ctx: RunContext): Migration
   checkDuration(`${prop}.activeDeadline`, run.activeDeadline, fail);
   checkId(`${prop}.runAsUser`, run.runAsUser, fail);
   checkId(`${prop}.runAsGroup`, run.runAsGroup, fail);
+  const session = resolveSessionTimeouts(prop, run, run.tool, ctx.defaults.sessionTimeouts, ctx.serviceEnv, fail);
   return {
     image: key.imageFor(run.image ?? ctx.defaults.repository),
     tool: run.tool,
@@ -97,6 +110,8 @@ export function resolveRun(run: MigrationRunOptions, ctx: RunContext): Migration
     },
     writableHome: run.writableHome ?? run.tool?.needsWritableHome ?? false,
     unlockCommand: unlockCommand(run, ctx),
+    sessionTimeouts: session.timeouts,
+    env: session.env,
   };
 }
 

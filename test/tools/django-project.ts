@@ -1,16 +1,16 @@
 /** The tiny Django project of the tool tier, shared with the in-cluster test (test/e2e/tool-in-cluster.test.ts). */
-import { SQL } from './sql';
+import { MigrationSql, SQL, Statements, statements } from './sql';
 
-const migration = (previous: string | undefined, sql: string): string => `from django.db import migrations
+const migration = (previous: string | undefined, sql: Statements): string => `from django.db import migrations
 
 
 class Migration(migrations.Migration):
     dependencies = [${previous ? `('widgets', '${previous}')` : ''}]
-    operations = [migrations.RunSQL(${JSON.stringify(sql)})]
+    operations = [${statements(sql).map(s => `migrations.RunSQL(${JSON.stringify(s)})`).join(', ')}]
 `;
 
 /** Files of the project (path → content) with the first `count` migrations; settings read DATABASE_URL. */
-export function djangoProject(count: 2 | 3): { [file: string]: string } {
+export function djangoProject(count: 2 | 3, sql: MigrationSql = SQL): { [file: string]: string } {
   return {
     'manage.py': [
       'import sys',
@@ -32,8 +32,8 @@ export function djangoProject(count: 2 | 3): { [file: string]: string } {
     ].join('\n'),
     'widgets/__init__.py': '',
     'widgets/migrations/__init__.py': '',
-    'widgets/migrations/0001_initial.py': migration(undefined, SQL.first),
-    'widgets/migrations/0002_size.py': migration('0001_initial', SQL.second),
-    ...(count === 3 ? { 'widgets/migrations/0003_broken.py': migration('0002_size', SQL.broken) } : {}),
+    'widgets/migrations/0001_initial.py': migration(undefined, sql.first),
+    'widgets/migrations/0002_size.py': migration('0001_initial', sql.second),
+    ...(count === 3 ? { 'widgets/migrations/0003_broken.py': migration('0002_size', sql.broken) } : {}),
   };
 }

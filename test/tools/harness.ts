@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { MigratedService, MigrationTool, Waiter } from '../../src';
+import { MigratedService, MigrationOptions, MigrationTool, Waiter } from '../../src';
 
 /** Where .ci/install-tools.sh put the npm tools (same rule as the script). */
 export const TOOLS_HOME = process.env.TOOLS_HOME
@@ -41,8 +41,8 @@ export interface Containers {
   readonly unlock?: Container;
 }
 
-/** Synthesizes a MigratedService for `tool` with `env` as its envVariables and picks the two containers. */
-export function synthContainers(tool: MigrationTool, env: { [name: string]: string }): Containers {
+/** Synthesizes a MigratedService for `tool` with `env` as its envVariables (and `migration` options) and picks the containers. */
+export function synthContainers(tool: MigrationTool, env: { [name: string]: string }, migration: Omit<MigrationOptions, 'tool'> = {}): Containers {
   const app = new App();
   const chart = new Chart(app, 'tools', { namespace: 'tools' });
   const envVariables: { [name: string]: kplus.EnvValue } = {};
@@ -50,7 +50,7 @@ export function synthContainers(tool: MigrationTool, env: { [name: string]: stri
   new MigratedService(chart, 'svc', {
     image: 'registry.example.com/svc',
     imageTag: 'v1.0.0',
-    migration: { tool },
+    migration: { ...migration, tool },
     waiter: tool.checkCommand ? Waiter.schemaCheck() : Waiter.none(),
     envVariables,
   });
@@ -146,9 +146,10 @@ export function runContainer(c: Container, workdir: string, pathDirs: string[] =
 
 /**
  * Starts a synthesized container as `runContainer` runs it, in its own process group, for a test
- * that kills it mid-run (`kill()` sends SIGKILL to the group, as the kubelet does after the grace period).
+ * that works while it runs: `done` when it ends by itself, or `kill()` (SIGKILL to the group, as
+ * the kubelet does after the grace period).
  */
-export function startContainer(c: Container, workdir: string, pathDirs: string[] = []): { kill(): Promise<RunResult> } {
+export function startContainer(c: Container, workdir: string, pathDirs: string[] = []): { done: Promise<RunResult>; kill(): Promise<RunResult> } {
   const { file, rest, argv, options, cleanup } = prepare(c, workdir, pathDirs);
   const child = spawn(file, rest, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -156,6 +157,8 @@ export function startContainer(c: Container, workdir: string, pathDirs: string[]
   child.stderr.on('data', d => { output += d; });
   const ended = new Promise<number | null>(resolve => child.on('close', code => resolve(code)));
   return {
+    /** Resolves when the process ends by itself. */
+    done: ended.then(status => { cleanup(); return { status, output, argv }; }),
     kill: async () => {
       try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* ended already */ }
       const status = await ended;

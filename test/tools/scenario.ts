@@ -11,8 +11,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Containers, IN_CI, readOnlyCopy, removeCopy, removeShimDir, runContainer, RunResult, synthContainers } from './harness';
+import { MigrationSql } from './sql';
 import { MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
+
 
 export { SQL } from './sql';
 
@@ -28,8 +30,11 @@ export interface ToolSpec {
   readonly installable: boolean;
   /** The env a user gives the service (DATABASE_URL and friends) for this database. */
   readonly env: (pg: Postgres, db: string) => { [name: string]: string };
-  /** Writes the tiny project with the first `count` migrations (2, or 3 with the broken one). */
-  readonly project: (dir: string, count: 2 | 3) => void;
+  /**
+   * Writes the tiny project with the first `count` migrations (2, or 3 with the broken one);
+   * `sql` swaps their statements (several statements run one by one in one migration).
+   */
+  readonly project: (dir: string, count: 2 | 3, sql?: MigrationSql) => void;
   /** Extra PATH dirs (before /usr/local/bin:/usr/bin:/bin), e.g. a `python` shim. */
   readonly pathDirs?: () => string[];
   /** The tool's version, for the log and the docs. */
