@@ -11,43 +11,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { historyConfigMapName } from './history/migration-history';
+import { historyConfigMapName, holdingContract, parseHistory } from './history/history-log';
 import { Kubectl, realKubectl } from './status';
-
-/** The events of a history log, oldest first. */
-interface HistoryLine {
-  readonly seq: number;
-  readonly event: string;
-  readonly tag: string;
-  readonly at: string;
-  readonly detail: string;
-}
-
-/** Parses the history's `log` (see src/history/history-scripts.ts). */
-export function parseHistory(log: string): HistoryLine[] {
-  return log.split('\n').filter(l => l.trim()).map(line => {
-    const [seq, event, tag, at, ...rest] = line.split('|');
-    return { seq: Number(seq), event, tag, at, detail: rest.join('|') };
-  });
-}
-
-/** The contract step that holds a rollback to `tag`, or undefined (also when `tag` never migrated). */
-export function holdingContract(lines: HistoryLine[], tag: string): HistoryLine | undefined {
-  let mine = false;
-  let newer = new Set<string>();
-  let contract: HistoryLine | undefined;
-  let allowed = 0;
-  for (const l of lines) {
-    if (l.event === 'migrated') {
-      if (l.tag === tag) { mine = true; newer = new Set(); contract = undefined; } else if (mine) newer.add(l.tag);
-    } else if (l.event === 'contracted' && newer.has(l.tag)) {
-      contract = l;
-    } else if (l.event === 'allowed' && l.tag === tag) {
-      allowed = Number(l.detail.split(' ')[0]);
-    }
-  }
-  return mine && contract && contract.seq > allowed ? contract : undefined;
-}
 
 /** Appends an `allowed` line for `tag`; returns what to print and the exit code. */
 export function allowRollback(kubectl: Kubectl, name: string, namespace: string, tag: string, reason: string,

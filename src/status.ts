@@ -9,6 +9,7 @@
  * Not part of the construct API (not exported from the package index).
  */
 import { spawnSync } from 'child_process';
+import { historyConfigMapName, HistoryLine, holdingContract, parseHistory, SKIPPED_ANNOTATION } from './history/history-log';
 import { GATED_BY_LABEL, IMAGE_TAG_ANNOTATION as TAG, POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
 
 /** Init containers that hold a pod until the migration succeeded. */
@@ -141,7 +142,7 @@ export interface ReleaseContext {
 export type ReleaseCheck = (release: ReleaseContext) => ReleasePart[];
 
 /** The release's parts in the order they happen; a new kind of part is a new check here. */
-export const RELEASE_CHECKS: ReleaseCheck[] = [migrationJob, serviceDeployment, gatedWorkloads, postRolloutJob];
+export const RELEASE_CHECKS: ReleaseCheck[] = [migrationJob, rollback, serviceDeployment, gatedWorkloads, postRolloutJob];
 
 /**
  * Judge the newest release of service `name` (or the release of `expectedTag`); throws
@@ -189,9 +190,20 @@ function judged(service: string, namespace: string, tag: string | undefined, par
 
 // --- the checks ---
 
-/** The migration Job of the newest tag. */
+/** The migration Job of the newest tag; a tag the history shows migrated needs none. */
 function migrationJob(r: ReleaseContext): ReleasePart[] {
   const job = jobsOf(r, 'migration').find(j => j.metadata.annotations?.[TAG] === r.tag);
+  const migrated = lastOf(historyOf(r), 'migrated', r.tag);
+  if (!job && migrated) {
+    return [{
+      role: 'migration',
+      kind: 'Job',
+      name: migrated.detail,
+      state: 'done',
+      details: [],
+      summary: `migrated at ${migrated.at} (migration history); the Job is gone (pruned, a TTL, deleted), which holds no pod`,
+    }];
+  }
   if (!job) {
     return [{
       role: 'migration',
@@ -203,7 +215,57 @@ function migrationJob(r: ReleaseContext): ReleasePart[] {
         `kubectl -n ${r.view.namespace} get events --field-selector involvedObject.kind=Job`,
     }];
   }
-  return [judgeJob(r, 'migration', job)];
+  return [withSkip(judgeJob(r, 'migration', job), job)];
+}
+
+/**
+ * Whether the newest tag is a rollback (a newer tag migrated after it), where the schema stands,
+ * and whether the history holds it (a newer tag's contract step ran after it).
+ */
+function rollback(r: ReleaseContext): ReleasePart[] {
+  const history = historyOf(r);
+  const mine = lastOf(history, 'migrated', r.tag);
+  const newest = history?.filter(l => l.event === 'migrated').pop();
+  if (!history || !mine || !newest || newest.seq <= mine.seq) return [];
+  const contract = holdingContract(history, r.tag);
+  const part = { role: 'rollback', kind: 'ConfigMap', name: historyConfigMapName(r.name), details: [] };
+  if (contract) {
+    return [{
+      ...part,
+      state: 'failed',
+      summary: `rolling back to ${r.tag} (from ${newest.tag}) is held: the post-rollout (contract) migration of ${contract.tag} ` +
+        `ran at ${contract.at}, after ${r.tag} migrated (at ${mine.at}), and ${r.tag}'s code may read what it removed; ` +
+        `to allow it: npx cdk8s-migrated-service allow-rollback ${r.name} --to ${r.tag} -n ${r.view.namespace}`,
+    }];
+  }
+  return [{
+    ...part,
+    state: 'done',
+    summary: `${r.tag} is a rollback from ${newest.tag}: the schema stands at ${newest.tag}'s migration (at ${newest.at}); ` +
+      `${r.tag} migrated at ${mine.at} and does not migrate again`,
+  }];
+}
+
+/** The service's migration history, or undefined (none yet, `MigrationHistory.none()`, or not readable). */
+function historyOf(r: ReleaseContext): HistoryLine[] | undefined {
+  try {
+    const cm = r.view.find('configmap', historyConfigMapName(r.name));
+    return cm && parseHistory(cm.data?.log ?? '');
+  } catch (e) {
+    if (e instanceof KubectlFailed) return undefined; // e.g. no get on configmaps: judged without it
+    throw e;
+  }
+}
+
+/** The last line of `event` for `tag`. */
+function lastOf(history: HistoryLine[] | undefined, event: string, tag: string): HistoryLine | undefined {
+  return history?.filter(l => l.event === event && l.tag === tag).pop();
+}
+
+/** A Job whose run the history skipped says so. */
+function withSkip(part: ReleasePart, job: any): ReleasePart {
+  const skipped: string | undefined = job.metadata.annotations?.[SKIPPED_ANNOTATION];
+  return skipped && part.state === 'done' ? { ...part, summary: `succeeded without running the tool: ${skipped}` } : part;
 }
 
 /** The service's own Deployment. */
@@ -243,7 +305,7 @@ function postRolloutJob(r: ReleaseContext): ReleasePart[] {
       summary: `not created yet for tag ${r.tag}${older}`,
     }];
   }
-  return [judgeJob(r, 'post-rollout', job)];
+  return [withSkip(judgeJob(r, 'post-rollout', job), job)];
 }
 
 // --- how each kind of part is judged ---

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as fc from 'fast-check';
 import { shells } from './support/shells';
-import { holdingContract, parseHistory } from '../src/allow-rollback';
+import { holdingContract, parseHistory } from '../src/history/history-log';
 import { HISTORY_FILES, HISTORY_VERDICT, MIGRATE_WRAPPER_SCRIPT } from '../src/history/history-scripts';
 
 const runnable = shells().filter(s => !s.skip);

@@ -1,3 +1,4 @@
+import { SKIPPED_ANNOTATION } from './history-log';
 import { kubectlScriptSetup } from '../kubectl-script';
 
 /**
@@ -218,7 +219,7 @@ done
 if [ -f ${HISTORY_FILES.skip} ]; then
   read -r why <${HISTORY_FILES.skip}
   printf '%s' "$why" >/dev/termination-log 2>/dev/null
-  out=$(kubectl annotate job "$JOB_NAME" --overwrite "migrated-service.cdk8s.io/skipped=$why" --request-timeout=20s 2>&1) \\
+  out=$(kubectl annotate job "$JOB_NAME" --overwrite "${SKIPPED_ANNOTATION}=$why" --request-timeout=20s 2>&1) \\
     || echo "migration history: annotating Job $JOB_NAME: $out" >&2
   exit 0
 fi

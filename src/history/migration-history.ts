@@ -1,5 +1,5 @@
 import { checkInt, Fail } from '../checks';
-import { fitName } from '../version-key';
+import { historyConfigMapName } from './history-log';
 
 /**
  * The label every migration and post-rollout Job of a service (and its pods) carries while the
@@ -142,13 +142,4 @@ class NoMigrationHistory extends MigrationHistory {
   public _bind(): undefined {
     return undefined;
   }
-}
-
-/**
- * The history ConfigMap of a service.
- *
- * @internal
- */
-export function historyConfigMapName(serviceName: string): string {
-  return fitName(`${serviceName}-migration-history`);
 }
