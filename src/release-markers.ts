@@ -27,3 +27,10 @@ export const GATED_BY_LABEL = 'migrated-service.cdk8s.io/gated-by';
  * @internal
  */
 export const POST_ROLLOUT_JOB_ANNOTATION = 'migrated-service.cdk8s.io/post-rollout-job';
+
+/**
+ * The migration Job's container beside `migrate` that records a success in the migration history.
+ *
+ * @internal
+ */
+export const RECORD_CONTAINER = 'record-migration';

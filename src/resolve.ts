@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { resolveAlerts, ResolvedAlerts } from './alerts/alerts';
 import { checkDuration, checkEnvNames, checkInt, checkLabels, checkRepository, checkStrings, Fail, failFor } from './checks';
 import { Delivery, DeliverySpec } from './delivery';
-import { MigrationHistory, MigrationHistorySpec } from './history/migration-history';
+import { checkHistoryShell, MigrationHistory, MigrationHistorySpec } from './history/migration-history';
 import { MigrationLock, MigrationLockSpec } from './lock/migration-lock';
 import type { MigratedServiceProps } from './migrated-service-props';
 import { checkCommand } from './migration-tool';
@@ -145,6 +145,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     }),
     ttlAfterFinished: props.migration.ttlAfterFinished,
   };
+  checkHistoryShell(history, migration.tool?.name, fail);
   const postRollout = props.postRollout === undefined ? undefined : resolvePostRollout(props.postRollout, {
     ...runContext,
     defaults: {
@@ -154,6 +155,8 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       sessionTimeouts: migration.sessionTimeouts,
     },
   }, name, delivery.versionedJobName ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`));
+
+  if (postRollout) checkHistoryShell(history, postRollout.tool?.name, fail);
 
   // --- the rest ---
   if (props.command !== undefined) checkCommand(`command of MigratedService "${path}"`, props.command);
@@ -170,11 +173,14 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   if (props.serviceType !== undefined && props.port === undefined) {
     fail('serviceType', props.serviceType.toString(), 'a Service is only created when port is set; set port or drop serviceType');
   }
-  if (migration.ttlAfterFinished !== undefined && waiter._jobVerbs !== undefined) {
+  // With the history, the kubectl waiter opens the gate of a migrated tag without its Job, and a
+  // re-created Job does not migrate again: a TTL is then harmless.
+  if (migration.ttlAfterFinished !== undefined && waiter._jobVerbs !== undefined && !(history && waiter._readsHistory)) {
     fail('migration.ttlAfterFinished', `${migration.ttlAfterFinished.toSeconds()}s`,
-      `the ${waiter.kind} waiter reads the Job, so pods started after the TTL deleted it never start ` +
-      '(and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
-      '(pruning removes old Jobs) or use waiter: Waiter.schemaCheck()');
+      `the ${waiter.kind} waiter reads the Job${history ? ' and not the migration history' : ', and there is no migration history'}, ` +
+      'so pods started after the TTL deleted it never start (and Flux would re-create the Job and run the migration again); ' +
+      'drop ttlAfterFinished (jobHistoryLimit or pruning removes old Jobs), or use waiter: Waiter.kubectl() with the ' +
+      'default MigrationHistory.configMap(), or Waiter.schemaCheck()');
   }
 
   const alerts = props.alerts === undefined ? undefined : resolveAlerts(props.alerts, {

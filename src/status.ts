@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'child_process';
 import { historyConfigMapName, HistoryLine, holdingContract, parseHistory, SKIPPED_ANNOTATION } from './history/history-log';
-import { GATED_BY_LABEL, IMAGE_TAG_ANNOTATION as TAG, POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
+import { GATED_BY_LABEL, IMAGE_TAG_ANNOTATION as TAG, POST_ROLLOUT_JOB_ANNOTATION, RECORD_CONTAINER } from './release-markers';
 
 /** Init containers that hold a pod until the migration succeeded. */
 const WAITERS = ['wait-for-migration', 'check-migration'];
@@ -452,6 +452,8 @@ function explainPod(view: ClusterView, pod: any, running: boolean): string[] {
   }
   const out: string[] = [];
   for (const c of pod.status?.containerStatuses ?? []) {
+    // The history's record container ended as it should: its words add nothing to the migration's.
+    if (c.name === RECORD_CONTAINER && c.state?.terminated?.exitCode === 0) continue;
     const t = c.state?.terminated ?? (c.state?.running ? undefined : c.lastState?.terminated);
     if (c.state?.waiting && !t) {
       out.push(`  pod ${name}: container ${c.name} waiting: ${c.state.waiting.reason}${c.state.waiting.message ? `: ${c.state.waiting.message}` : ''}`);

@@ -193,3 +193,18 @@ describe('bad input', () => {
     expect(attempt(MigrationHistory.configMap({ limit: 5 }))).toThrow(/MigratedService "test\/myapp"/);
   });
 });
+
+describe('a migration image without a shell', () => {
+  test('GIVEN MigrationTool.atlas(), whose stock image is distroless, THEN the default history is refused with the two choices', () => {
+    expect(() => synthService({ migration: { tool: MigrationTool.atlas() } })).toThrow(
+      /Invalid migrationHistory of MigratedService "test\/myapp" "MigrationHistory\.configMap\(\) \(the default\)": the migration history runs the migrate container through a POSIX shell, and MigrationTool\.atlas\(\)'s stock image has none: arigaio\/atlas \(distroless\); build the migration image from arigaio\/atlas:<version>-alpine and say so with migrationHistory: MigrationHistory\.configMap\(\{ shell: "\/bin\/sh" \}\), or turn the history off with MigrationHistory\.none\(\)/);
+    expect(() => synthService({ migration: { command: ['./migrate'] }, postRollout: { tool: MigrationTool.atlas() } })).toThrow(/MigrationTool\.atlas\(\)'s stock image has none/);
+  });
+
+  test('GIVEN atlas and either choice THEN it synthesizes', () => {
+    const withShell = migrationJob(synthService({ migration: { tool: MigrationTool.atlas() }, migrationHistory: MigrationHistory.configMap({ shell: '/bin/sh' }) }));
+    expect(container(withShell.spec.template.spec, 'migrate').command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    const none = migrationJob(synthService({ migration: { tool: MigrationTool.atlas() }, migrationHistory: MigrationHistory.none() }));
+    expect(container(none.spec.template.spec, 'migrate').command[0]).toBe('atlas');
+  });
+});

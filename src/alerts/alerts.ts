@@ -172,7 +172,9 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget, ownText: (text: s
         a.heldForSeconds, 'warning',
         `Pods of ${w.kind} ${w.name} (${t.service} ${t.tag}) wait for the migration`,
         `Pod ${labelsPod} of ${w.kind} ${w.name} has waited in init container ${t.waiterContainer} for more than ` +
-        `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds. Why: ` +
+        `${a.heldForSeconds}s: ${release} is held until Job ${t.jobName} succeeds, or, for a rollback to a tag that ` +
+        'already migrated, until the migration history allows it (a newer tag\'s contract step ran after it: ' +
+        `npx cdk8s-migrated-service allow-rollback ${t.service} --to ${t.tag} -n <namespace>). Why: ` +
         `${explain} (or kubectl ${kubectlNs} logs ${labelsPod} -c ${t.waiterContainer}).`,
         { workload_kind: w.kind, workload: w.name }));
     }

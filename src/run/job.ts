@@ -8,12 +8,11 @@ import { LOCK_RESOURCES, MigrationLockSpec } from '../lock/migration-lock';
 import { LOCK_LABEL } from '../lock/migration-lock-script';
 import { hardenPod, mountApiTokenIn, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
 import { restrictedContainerSecurity } from '../pod/security';
+import { RECORD_CONTAINER } from '../release-markers';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../waiter';
 
 /** The migration Job's container: named in the Job's failure condition. */
 export const MIGRATION_CONTAINER = 'migrate';
-/** The container beside it that writes the history once the migration succeeded. */
-export const RECORD_CONTAINER = 'record-migration';
 /** The init container that reads the history when there is no lock container to do it. */
 export const HISTORY_CONTAINER = 'migration-history';
 

@@ -127,10 +127,13 @@ export interface MigrationOptions extends MigrationRunOptions {
   /**
    * Delete the finished Job after this long (`ttlSecondsAfterFinished`).
    *
-   * Off by default on purpose: pods started after the deletion (scale-up, node drain, restart)
-   * find no Job and crash-loop with `Waiter.k8sWaitFor()`, and under Flux the deleted Job is
-   * re-created and the migration runs again. Pruning removes the previous release's Job instead.
-   * Use it only with `Waiter.schemaCheck()` or `Waiter.none()`.
+   * Off by default: the migration history's `jobHistoryLimit` keeps a few finished Jobs and
+   * deletes older ones without a TTL. Allowed with `Waiter.kubectl()` and the migration history
+   * (pods of a tag whose Job is gone start from the history, and a Job that Flux re-creates ends
+   * without migrating again, though it still starts a pod every reconciliation), with
+   * `Waiter.schemaCheck()` and with `Waiter.none()`; refused with `Waiter.k8sWaitFor()` or without
+   * the history, where pods started after the deletion (scale-up, node drain, restart) would never
+   * start and a re-created Job would run the migration again.
    *
    * @default - never deleted by TTL
    */
