@@ -7,42 +7,22 @@
  * .ci/install-tools.sh; PostgreSQL runs on the node IP. The same steps on the host, with the lock
  * row read in between: test/tools/knex-stale-lock.test.ts.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  apply, buildImage, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, kubectl, synthYaml, waitFor,
+  apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, kubectl, synthYaml, waitFor,
 } from './support';
+import { HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
 import { Delivery, MigratedService, MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
-import { NPM_MODULES } from '../tools/harness';
 import { SQL } from '../tools/sql';
 
 const REPOSITORY = 'registry.example.com/tools-knex';
-const NPM = '/usr/lib/node_modules/npm';
-const haveKnex = ['knex', 'pg'].every(p => fs.existsSync(path.join(NPM_MODULES, p, 'package.json')))
-  && fs.existsSync(NPM) && fs.existsSync(process.execPath);
 
 const RESOURCES: kplus.ContainerResources = {
   cpu: { request: kplus.Cpu.millis(20) },
   memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
 };
-
-/** knex and pg and every package they need, from the flat node_modules npm installed. */
-function closure(roots: string[]): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string): void => {
-    if (seen.has(name)) return;
-    const manifest = path.join(NPM_MODULES, name, 'package.json');
-    if (!fs.existsSync(manifest)) return; // an optional dependency that was not installed
-    seen.add(name);
-    const pkg = JSON.parse(fs.readFileSync(manifest, 'utf-8'));
-    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
-  };
-  roots.forEach(visit);
-  return [...seen];
-}
 
 /** The second migration runs outside a transaction and sleeps while SLOW_SECONDS is set. */
 const SLOW = `exports.config = { transaction: false };
@@ -53,29 +33,18 @@ exports.up = async knex => {
 exports.down = () => Promise.resolve();
 `;
 
-function knexImage(tag: string): void {
-  const modules = closure(['knex', 'pg']).map(p => `${path.join(NPM_MODULES, p)}:/node_modules/${p}`);
-  buildImage({
-    name: `${REPOSITORY}:${tag}`,
-    files: [`${process.execPath}:/usr/bin/node`, `${NPM}:/usr/lib/node_modules/npm`, ...modules],
-    contents: {
-      // npx is npm's own script; the project sits at /, the working directory.
-      '/usr/bin/npx': '#!/bin/sh\nexec /usr/bin/node /usr/lib/node_modules/npm/bin/npx-cli.js "$@"\n',
-      '/node_modules/.bin/knex': '#!/bin/sh\nexec /usr/bin/node /node_modules/knex/bin/cli.js "$@"\n',
-      '/package.json': JSON.stringify({ name: 'knex-app', private: true, version: '1.0.0' }) + '\n',
-      '/knexfile.js': "module.exports = { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations' } };\n",
-      '/migrations/20240101000001_widgets.js': `exports.up = knex => knex.raw(${JSON.stringify(SQL.first)});\nexports.down = () => Promise.resolve();\n`,
-      '/migrations/20240101000002_size.js': SLOW,
-    },
-    cmd: ['sleep', '2147483647'],
+function image(tag: string): void {
+  knexImage(`${REPOSITORY}:${tag}`, {
+    '20240101000001_widgets.js': knexMigration(SQL.first),
+    '20240101000002_size.js': SLOW,
   });
 }
 
 const TITLE = 'MigrationTool.knex() killed mid-migration in the real cluster';
-if (!haveKnex && process.env.CI === 'true') {
+if (!HAVE_KNEX && process.env.CI === 'true') {
   test(TITLE, () => { throw new Error('knex and pg are missing: run .ci/install-tools.sh before the e2e tier'); });
 }
-const describeIfKnex = haveKnex ? describeOnCluster
+const describeIfKnex = HAVE_KNEX ? describeOnCluster
   : (name: string, fn: (cluster: () => Cluster) => void) => describe.skip(name, () => fn(() => { throw new Error('skipped: no knex'); }));
 
 describeIfKnex(TITLE, cluster => {
@@ -111,8 +80,8 @@ describeIfKnex(TITLE, cluster => {
     pg.createDatabase(db);
     ns = createNamespace('tools-knex');
     kubectl(['create', 'secret', 'generic', 'widgets-db', '-n', ns, `--from-literal=DATABASE_URL=${pg.url(db)}`]);
-    knexImage('v1');
-    knexImage('v2');
+    image('v1');
+    image('v2');
   }, 600_000);
   afterAll(() => {
     if (ns) deleteNamespace(ns);

@@ -1,14 +1,17 @@
 /**
  * Images of real migration tools for the e2e tier, built from the tools .ci/install-tools.sh
  * installs on the host: Knex (Node, npm's npx, knex and pg with their dependencies) and Alembic
- * (Debian's python3.11 with alembic, SQLAlchemy and psycopg2). Each holds a project whose
+ * (Debian's python3.11 with alembic, SQLAlchemy and psycopg2) and Django (python3.11, Django 3.2,
+ * psycopg2). Each holds a project whose
  * migrations the test names; the images have busybox `sh` (mkrootfs.sh), as the history needs.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildImage } from './images';
+import { djangoProject } from '../../tools/django-project';
 import { NPM_MODULES } from '../../tools/harness';
+import { MigrationSql } from '../../tools/sql';
 
 const NPM = '/usr/lib/node_modules/npm';
 const PYTHON = '/usr/bin/python3.11';
@@ -106,6 +109,25 @@ export function alembicImage(name: string, statements: string[]): string {
   return buildImage({
     name,
     files: [`${PYTHON}:/usr/bin/python`, '/usr/lib/python3.11', ...PYTHON_PACKAGES.filter(p => fs.existsSync(p))],
+    contents,
+    cmd: ['sleep', '2147483647'],
+  });
+}
+
+const DJANGO_PACKAGES = ['django', 'psycopg2', 'sqlparse', 'asgiref', 'pytz'].map(p => `/usr/lib/python3/dist-packages/${p}`);
+
+/** Whether the Django image can be built here. */
+export const HAVE_DJANGO = fs.existsSync(PYTHON) && DJANGO_PACKAGES.every(p => fs.existsSync(p))
+  && spawnSync(PYTHON, ['-c', 'import django, psycopg2']).status === 0;
+
+/** The tool tier's tiny Django project (test/tools/django-project.ts) at `/`, as `python`. Returns the image name. */
+export function djangoImage(name: string, count: 2 | 3, sql?: MigrationSql): string {
+  const contents: { [dest: string]: string } = {};
+  for (const [file, text] of Object.entries(djangoProject(count, sql))) contents[`/${file}`] = text;
+  return buildImage({
+    name,
+    // Debian's pytz reads the system's tz database.
+    files: [`${PYTHON}:/usr/bin/python`, '/usr/lib/python3.11', ...DJANGO_PACKAGES, '/usr/share/zoneinfo'],
     contents,
     cmd: ['sleep', '2147483647'],
   });
