@@ -350,3 +350,62 @@ describe('status CLI arguments', () => {
     expect(r).toMatchObject({ code: 3, out: [], err: ['kubectl get deployment web -n shop: kubectl: spawnSync kubectl ENOENT'] });
   });
 });
+
+describe('status CLI: the migration history', () => {
+  // The done release of the e2e recordings, with the history ConfigMap and the Jobs replaced by
+  // what a rollback leaves on the cluster.
+  const done = load('healthy-wait.json');
+  const ns = done.namespace;
+  const cmKey = JSON.stringify(['get', 'configmap', 'healthy-migration-history', '-n', ns, '-o', 'json']);
+  const jobsKey = JSON.stringify(['get', 'jobs', '-n', ns, '-o', 'json']);
+  function judge(log: string, jobs: (items: any[]) => any[] = items => items): Run {
+    const answers = new Map<string, KubectlResult>(done.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
+    answers.set(cmKey, { code: 0, stderr: '', stdout: JSON.stringify({ kind: 'ConfigMap', metadata: { name: 'healthy-migration-history' }, data: { log } }) });
+    const all = JSON.parse(answers.get(jobsKey)!.stdout);
+    answers.set(jobsKey, { code: 0, stderr: '', stdout: JSON.stringify({ ...all, items: jobs(all.items) }) });
+    return run(['status', 'healthy', '-n', ns], args => {
+      const a = answers.get(JSON.stringify(args));
+      if (a) return a;
+      if (args[0] === 'logs') return { code: 0, stdout: '', stderr: '' };
+      throw new Error(`unexpected kubectl ${args.join(' ')}`);
+    });
+  }
+  const V1 = '1|migrated|v1|2026-12-01T10:00:00Z|healthy-migrate-v1\n';
+  const V2 = '2|migrated|v2|2026-12-02T10:00:00Z|healthy-migrate-v2\n';
+  const rollbackLine = (r: Run) => r.out.find(l => l.includes('rollback ConfigMap'));
+
+  test('GIVEN the running tag is the newest that migrated THEN no rollback part; done', () => {
+    const r = judge(V1);
+    expect(rollbackLine(r)).toBeUndefined();
+    expect(r.code).toBe(0);
+  });
+
+  test('GIVEN a newer tag migrated after the running one THEN a rollback part says from which tag and where the schema stands; done', () => {
+    const r = judge(V1 + V2);
+    expect(rollbackLine(r)).toBe('[done] rollback ConfigMap healthy-migration-history: v1 is a rollback from v2: the schema stands at ' +
+      'v2\'s migration (at 2026-12-02T10:00:00Z); v1 migrated at 2026-12-01T10:00:00Z and does not migrate again');
+    expect(r.code).toBe(0);
+  });
+
+  test('GIVEN the newer tag\'s contract step ran THEN the rollback is held: failed, naming the step and the override; allowed THEN done', () => {
+    const held = judge(`${V1}${V2}3|contracted|v2|2026-12-02T10:05:00Z|healthy-post-v2\n`);
+    expect(rollbackLine(held)).toBe('[failed] rollback ConfigMap healthy-migration-history: rolling back to v1 (from v2) is held: the ' +
+      'post-rollout (contract) migration of v2 ran at 2026-12-02T10:05:00Z, after v1 migrated (at 2026-12-01T10:00:00Z), and v1\'s code ' +
+      `may read what it removed; to allow it: npx cdk8s-migrated-service allow-rollback healthy --to v1 -n ${ns}`);
+    expect(held.code).toBe(1);
+    const allowed = judge(`${V1}${V2}3|contracted|v2|2026-12-02T10:05:00Z|healthy-post-v2\n4|allowed|v1|2026-12-02T11:00:00Z|3 incident\n`);
+    expect(rollbackLine(allowed)).toMatch(/^\[done\] rollback ConfigMap healthy-migration-history: v1 is a rollback from v2/);
+  });
+
+  test('GIVEN the tag\'s Job is gone but the history shows it migrated THEN the migration is done, from the history', () => {
+    const r = judge(V1, items => items.filter(j => j.metadata.labels?.['app.kubernetes.io/component'] !== 'migration'));
+    expect(r.out).toContain('[done] migration Job healthy-migrate-v1: migrated at 2026-12-01T10:00:00Z (migration history); the Job is gone (pruned, a TTL, deleted), which holds no pod');
+    expect(r.code).toBe(0);
+  });
+
+  test('GIVEN a Job whose run the history skipped THEN it says so', () => {
+    const r = judge(V1 + V2, items => items.map(j => j.metadata.labels?.['app.kubernetes.io/component'] !== 'migration' ? j
+      : { ...j, metadata: { ...j.metadata, annotations: { ...j.metadata.annotations, 'migrated-service.cdk8s.io/skipped': 'v1 migrated at T; not running it again' } } }));
+    expect(r.out).toContain('[done] migration Job healthy-migrate-v1: succeeded without running the tool: v1 migrated at T; not running it again');
+  });
+});
