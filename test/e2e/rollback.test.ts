@@ -9,15 +9,15 @@
  */
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
 import {
   apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, kubectl, objectsOf,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,
 } from './support';
 import { alembicImage, HAVE_ALEMBIC, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
-import { main as allowRollbackCli } from '../../src/allow-rollback';
 import { Delivery, MigratedService, MigrationHistory, MigrationTool } from '../../src';
+import { main as allowRollbackCli } from '../../src/allow-rollback';
 import { Postgres, startPostgres } from '../support/postgres';
-import { stringify } from 'yaml';
 
 /** The tools load Node or Python: more memory than the service's sleep. */
 const MIGRATION_RESOURCES: kplus.ContainerResources = {
@@ -197,7 +197,7 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
     expect(columns()).toBe('colour,id,size');
     const atV3 = t.applied(pg, db);
     expect(atV3).not.toBe(atV2);
-    const post = `shop-post-v3`;
+    const post = 'shop-post-v3';
     await waitFor('v3 contract step done', () => condition(post), { namespace: ns, timeoutMs: 240_000 });
     expect(condition(post)).toBe('Complete');
 
