@@ -2,7 +2,8 @@ import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigrationHistory, MigrationLock, MigrationTool, Waiter } from '../src';
 import {
-  all, baseProps, configAndSecret, historyObjects, initContainer, isLockObject, Manifest, one, synth, synthService, synthYaml, toolCommand, validateSchemas,
+  all, baseProps, configAndSecret, historyObjects, initContainer, isLockObject, Manifest, one, synth, synthService, synthYaml, toolCommand,
+  validateSchemas,
 } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
