@@ -39,7 +39,13 @@ export function holdingContract(lines: HistoryLine[], tag: string): HistoryLine 
   let allowed = 0;
   for (const l of lines) {
     if (l.event === 'migrated') {
-      if (l.tag === tag) { mine = true; newer = new Set(); contract = undefined; } else if (mine) newer.add(l.tag);
+      if (l.tag === tag) {
+        mine = true;
+        newer = new Set();
+        contract = undefined;
+      } else if (mine) {
+        newer.add(l.tag);
+      }
     } else if (l.event === 'contracted' && newer.has(l.tag)) {
       contract = l;
     } else if (l.event === 'allowed' && l.tag === tag) {
@@ -98,11 +104,18 @@ export function main(argv: string[], kubectl: Kubectl = realKubectl(), print: (l
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '-h' || a === '--help') { print(usage); return 0; }
-    if (a === '-n' || a === '--namespace') namespace = rest[++i];
-    else if (a === '--to') tag = rest[++i];
-    else if (a === '--reason') reason = rest[++i] ?? '';
-    else if (name === undefined && !a.startsWith('-')) name = a;
-    else { printError(`unexpected argument ${JSON.stringify(a)}; ${usage}`); return 2; }
+    if (a === '-n' || a === '--namespace') {
+      namespace = rest[++i];
+    } else if (a === '--to') {
+      tag = rest[++i];
+    } else if (a === '--reason') {
+      reason = rest[++i] ?? '';
+    } else if (name === undefined && !a.startsWith('-')) {
+      name = a;
+    } else {
+      printError(`unexpected argument ${JSON.stringify(a)}; ${usage}`);
+      return 2;
+    }
   }
   if (argv[0] !== 'allow-rollback' || !name || !namespace || !tag) {
     printError(usage);
