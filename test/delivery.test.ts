@@ -2,7 +2,7 @@ import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
 import {
-  all, baseProps, configAndSecret, initContainer, isLockObject, Manifest, one, synth, synthService, validateSchemas,
+  all, baseProps, configAndSecret, initContainer, isHistoryObject, isLockObject, Manifest, one, synth, synthService, validateSchemas,
 } from './support/k8s';
 
 const TAG_ANNOTATION = 'migrated-service.cdk8s.io/image-tag';
@@ -16,18 +16,22 @@ function deliveryAnnotations(m: Manifest): { [key: string]: string } {
     .filter(([k]) => DELIVERY_PREFIXES.some(p => k.startsWith(p)))) as { [key: string]: string };
 }
 
-/** Every object except the Job carries no delivery annotation. */
-/** Every object but the Job and the migration lock's RBAC (which the Job needs first) has no delivery annotation. */
+/**
+ * Every object but the Job and the migration lock's and history's RBAC (which the Job needs first)
+ * has no delivery annotation.
+ */
 function othersUnannotated(m: Manifest[]): void {
-  for (const o of m.filter(x => x.kind !== 'Job' && !isLockObject(x))) {
+  for (const o of m.filter(x => x.kind !== 'Job' && !isLockObject(x) && !isHistoryObject(x))) {
     expect({ object: `${o.kind}/${o.metadata.name}`, annotations: deliveryAnnotations(o) })
       .toEqual({ object: `${o.kind}/${o.metadata.name}`, annotations: {} });
   }
 }
 
+/** The waiter Role's resourceNames: the Job, then the migration history it reads (one name for every tag). */
 function roleResourceNames(m: Manifest[]): string[] {
   return one(m, 'Role').rules.flatMap((r: any) => r.resourceNames ?? []);
 }
+const HISTORY = 'myapp-migration-history';
 
 /** A chart whose ConfigMap and Secret the migration reads through envFrom. */
 function serviceReadingConfig(delivery: Delivery, before?: (c: { config: kplus.ConfigMap; secret: kplus.Secret }) => void) {
@@ -48,7 +52,7 @@ describe('Delivery.flux() (the default)', () => {
     expect(deliveryAnnotations(job)).toEqual({ 'kustomize.toolkit.fluxcd.io/force': 'Enabled' });
     expect(job.metadata.name).toBe(versioned('v1.2.3'));
     expect(job.metadata.name).toMatch(/^myapp-migrate-v1-2-3-[0-9a-f]{10}$/);
-    expect(roleResourceNames(m)).toEqual([job.metadata.name]);
+    expect(roleResourceNames(m)).toEqual([job.metadata.name, HISTORY]);
     othersUnannotated(m);
   });
 
@@ -71,7 +75,7 @@ describe('Delivery.flux() (the default)', () => {
     expect(one(a, 'Job').metadata.name).toBe(versioned('v1.2.3'));
     expect(one(b, 'Job').metadata.name).toBe(versioned('v1.2.4'));
     expect(one(b, 'Job').metadata.name).not.toBe(one(a, 'Job').metadata.name);
-    expect(roleResourceNames(b)).toEqual([versioned('v1.2.4')]);
+    expect(roleResourceNames(b)).toEqual([versioned('v1.2.4'), HISTORY]);
   });
 
   test('GIVEN a ConfigMap in the chart WHEN synthesized THEN no hook check applies (one apply stage)', () => {
@@ -85,7 +89,7 @@ describe('Delivery.kubectl()', () => {
     expect(deliveryAnnotations(one(m, 'Job'))).toEqual({});
     othersUnannotated(m);
     expect(one(m, 'Job').metadata.name).toBe(versioned('v1.2.3'));
-    expect(roleResourceNames(m)).toEqual([versioned('v1.2.3')]);
+    expect(roleResourceNames(m)).toEqual([versioned('v1.2.3'), HISTORY]);
     expect(Delivery.kubectl().kind).toBe('kubectl');
   });
 });
@@ -99,7 +103,7 @@ describe('Delivery.argoCd()', () => {
       'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
     });
     expect(job.metadata.name).toBe('myapp-migrate');
-    expect(roleResourceNames(m)).toEqual(['myapp-migrate']);
+    expect(roleResourceNames(m)).toEqual(['myapp-migrate', HISTORY]);
     othersUnannotated(m);
     validateSchemas(m);
   });
@@ -132,7 +136,7 @@ describe('Delivery.helm()', () => {
       'helm.sh/hook-delete-policy': 'before-hook-creation',
     });
     expect(job.metadata.name).toBe('myapp-migrate');
-    expect(roleResourceNames(m)).toEqual(['myapp-migrate']);
+    expect(roleResourceNames(m)).toEqual(['myapp-migrate', HISTORY]);
     othersUnannotated(m);
     validateSchemas(m);
   });
@@ -382,7 +386,8 @@ describe('Delivery.helm() still refuses the user\'s "{{" (we cannot know whether
   test('GIVEN a "{{" in the user\'s command WHEN synthesized for Helm THEN synth fails with the whole message naming where', () => {
     const props = baseProps({ migration: { tool: MigrationTool.prisma(), command: ['sh', '-c', 'echo {{ .Values.x }}'] } });
     expect(() => synthService(props)).not.toThrow();
-    expect(() => synthService({ ...props, delivery: Delivery.helm() })).toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/2'));
+    // command/6: the user's argv follows the history's wrapper (sh -c WRAPPER migrate).
+    expect(() => synthService({ ...props, delivery: Delivery.helm() })).toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/6'));
   });
 
   test('GIVEN a custom tool whose check command holds "{{" WHEN the schema check is synthesized for Helm THEN synth fails naming the init container', () => {
@@ -407,7 +412,7 @@ describe('Delivery.helm() still refuses the user\'s "{{" (we cannot know whether
 
   test('GIVEN a user string that starts like the escape but is not one ("{{{`{{`}}") WHEN synthesized for Helm THEN it is refused', () => {
     expect(() => synthService({ migration: { tool: MigrationTool.prisma(), command: ['sh', '-c', 'echo {{{`{{`}}'] }, delivery: Delivery.helm() }))
-      .toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/2'));
+      .toThrow(TEMPLATE_ERROR('Job', 'myapp-migrate', '/spec/template/spec/containers/0/command/6'));
   });
 });
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as batchV1 from 'kubernetes-models/batch/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { all, isLockObject, Manifest, one, validateSchemas } from './support/k8s';
+import { all, isHistoryObject, isLockObject, Manifest, one, validateSchemas } from './support/k8s';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 const TAG = 'v2.5.0-rc.1';
@@ -130,8 +130,10 @@ describe('examples (cdk8s synth in each directory)', () => {
       'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
       'argocd.argoproj.io/sync-wave': '-1',
     });
-    // The Job, its ConfigMap and the migration lock's RBAC (which the Job runs as) are PreSync hooks; nothing else is.
-    for (const o of m.filter(x => !['Job', 'ConfigMap'].includes(x.kind) && !isLockObject(x))) expect(annotationsWithPrefix(o, 'argocd.argoproj.io/')).toEqual([]);
+    // The Job, its ConfigMap and the migration lock's and history's RBAC (which the Job runs as) are PreSync hooks; nothing else is.
+    const hooks = m.filter(x => ['Job', 'ConfigMap'].includes(x.kind) || isLockObject(x) || isHistoryObject(x));
+    for (const o of hooks) expect([o.kind, o.metadata.name, annotationsWithPrefix(o, 'argocd.argoproj.io/hook')]).toEqual([o.kind, o.metadata.name, expect.arrayContaining(['argocd.argoproj.io/hook'])]);
+    for (const o of m.filter(x => !hooks.includes(x))) expect(annotationsWithPrefix(o, 'argocd.argoproj.io/')).toEqual([]);
     expect(one(m, 'Role').rules[0].resourceNames).toEqual(['myapp-migrate']);
   }, SYNTH_TIMEOUT);
 

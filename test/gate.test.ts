@@ -78,9 +78,12 @@ describe.each(KINDS)('gate($kind)', (kind) => {
     expect(spec.serviceAccountName).toBe('myapp');
   });
 
-  test('RBAC still reaches the one Job only; the pod passes the restricted standard with pod-level seccomp', () => {
+  test('RBAC still reaches the one Job and the one history ConfigMap only; the pod passes the restricted standard with pod-level seccomp', () => {
     const { m, svc, spec, worker } = gated(kind);
-    expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'] }]);
+    expect(one(m, 'Role').rules).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['myapp-migration-history'], verbs: ['get'] },
+    ]);
     expect(one(m, 'RoleBinding').subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }]);
     expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(restrictedViolations(spec)).toEqual([]);

@@ -1,8 +1,9 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationLock, MigrationTool, Waiter } from '../src';
+import { Delivery, MigratedService, MigrationHistory, MigrationLock, MigrationTool, Waiter } from '../src';
 import {
-  all, baseProps, configAndSecret, initContainer, isLockObject, Manifest, one, synth, synthService, synthYaml, validateSchemas,
+  all, baseProps, configAndSecret, historyObjects, initContainer, isLockObject, Manifest, one, synth, synthService, synthYaml, toolCommand,
+  validateSchemas,
 } from './support/k8s';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -71,12 +72,14 @@ describe('invariant 1: one tag keys everything', () => {
     expect(svc.serviceAccount.name).toBe('myapp');
     expect(svc.serviceImage).toBe(appContainer(m).image);
     expect(svc.migrationImage).toBe(jobContainer(m).image);
-    // role and roleBinding are the objects emitted: the Role grants get on the one Job, bound to the service account.
+    // role and roleBinding are the objects emitted: the Role grants get on the one Job (and on the
+    // migration history it reads), bound to the service account.
     const role = one(m, 'Role');
     expect(svc.role!.name).toBe(role.metadata.name);
-    expect(ApiObject.of(svc.role!).toJson().rules).toEqual([{
-      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'],
-    }]);
+    expect(ApiObject.of(svc.role!).toJson().rules).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [svc.jobName], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['myapp-migration-history'], verbs: ['get'] },
+    ]);
     expect(svc.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
     // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
     expect(svc.roleBinding!.role === svc.role).toBe(true);
@@ -180,18 +183,22 @@ describe('invariant 4: least privilege', () => {
     expect(jobPod.containers[0].volumeMounts.map((v: any) => v.name)).toEqual(['tmp']);
   });
 
-  test('without the migration lock the Job gets no ServiceAccount', () => {
+  test('without the migration lock there are no lock objects; the Job runs as the history\'s ServiceAccount, and with no history either it gets none', () => {
     const m = synthService({ migrationLock: MigrationLock.none() });
-    expect(one(m, 'Job').spec.template.spec.serviceAccountName).toBeUndefined();
     expect(m.filter(isLockObject)).toEqual([]);
+    expect(one(m, 'Job').spec.template.spec.serviceAccountName).toBe(historyObjects(m, 'ServiceAccount')[0].metadata.name);
+    const bare = synthService({ migrationLock: MigrationLock.none(), migrationHistory: MigrationHistory.none() });
+    expect(one(bare, 'Job').spec.template.spec.serviceAccountName).toBeUndefined();
+    expect(bare.filter(o => o.kind === 'ServiceAccount').map(o => o.metadata.name)).toEqual(['myapp']);
   });
 
-  test('the Role grants the default waiter get, list and watch on the one Job and nothing else, bound to the service account only', () => {
+  test('the Role grants the default waiter get, list and watch on the one Job, get on the one history ConfigMap and nothing else, bound to the service account only', () => {
     const m = synthService();
     const role = one(m, 'Role');
-    expect(role.rules).toEqual([{
-      apiGroups: ['batch'], resources: ['jobs'], resourceNames: [one(m, 'Job').metadata.name], verbs: ['get', 'list', 'watch'],
-    }]);
+    expect(role.rules).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [one(m, 'Job').metadata.name], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['myapp-migration-history'], verbs: ['get'] },
+    ]);
     const binding = one(m, 'RoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp', namespace: 'myapp' }]);
@@ -218,10 +225,12 @@ describe('the migration Job', () => {
     // GIVEN the default backoffLimit 0
     const spec = one(synthService(), 'Job').spec;
     // THEN the Job fails at once, with a condition naming the container and the exit code
+    // (then the history's rule: a record that could not be written is not a failed migration)
     expect(spec.podFailurePolicy).toEqual({
       rules: [
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] }, onPodConditions: [] },
+        { action: 'Ignore', onExitCodes: { containerName: 'record-migration', operator: 'In', values: [1] }, onPodConditions: [] },
       ],
     });
     expect(spec.template.spec.containers[0].name).toBe('migrate');
@@ -231,8 +240,11 @@ describe('the migration Job', () => {
 
   test('with retries asked for (backoffLimit > 0) no FailJob rule cancels them; disruptions are still ignored', () => {
     const spec = one(synthService({ migration: { tool: MigrationTool.prisma(), backoffLimit: 2 } }), 'Job').spec;
-    expect(spec.podFailurePolicy.rules).toEqual(
-      [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }]);
+    expect(spec.podFailurePolicy.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      { action: 'Ignore', onExitCodes: { containerName: 'record-migration', operator: 'In', values: [1] }, onPodConditions: [] },
+    ]);
+    expect(spec.podFailurePolicy.rules.filter((r: any) => r.action === 'FailJob')).toEqual([]);
     expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
@@ -379,9 +391,9 @@ describe('resource defaults', () => {
 });
 
 describe('order', () => {
-  test('ServiceAccount, Role, RoleBinding, the lock\'s three, and Job come before the Deployment', () => {
+  test('ServiceAccount, Role, RoleBinding, the lock\'s three, the history\'s Role and RoleBinding, and Job come before the Deployment', () => {
     const kinds = synthService({ port: 80 }).map(m => m.kind);
-    expect(kinds).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    expect(kinds).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
   });
 });
 
@@ -645,7 +657,7 @@ describe('what else reaches the objects', () => {
       'app.kubernetes.io/version': 'v1.2.3',
       'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
     };
-    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding',
+    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'RoleBinding',
       'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceAccount']);
     for (const o of m) expect([o.kind, o.metadata.labels]).toEqual([o.kind, expect.objectContaining(common)]);
   });
@@ -653,14 +665,14 @@ describe('what else reaches the objects', () => {
   test('GIVEN migration args WHEN synthesized THEN they follow the tool command in the Job', () => {
     const m = synthService({ migration: { tool: MigrationTool.alembic(), args: ['--sql'] } });
 
-    expect(jobContainer(m).command).toEqual(['alembic', 'upgrade', 'head']);
+    expect(toolCommand(jobContainer(m))).toEqual(['alembic', 'upgrade', 'head']);
     expect(jobContainer(m).args).toEqual(['--sql']);
   });
 
   test('GIVEN a command and a tool WHEN synthesized THEN the command wins', () => {
     const m = synthService({ migration: { tool: MigrationTool.alembic(), command: ['./bin/migrate'] } });
 
-    expect(jobContainer(m).command).toEqual(['./bin/migrate']);
+    expect(toolCommand(jobContainer(m))).toEqual(['./bin/migrate']);
   });
 
   test('GIVEN a digest and migration.image equal to image WHEN synthesized THEN both images use the digest', () => {
@@ -699,6 +711,7 @@ describe('what else reaches the objects', () => {
     expect(m.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
       'ServiceAccount/orders', 'Role/orders-migration-waiter', 'RoleBinding/orders-migration-waiter',
       'ServiceAccount/orders-migration', 'Role/orders-migration-lock', 'RoleBinding/orders-migration-lock',
+      'Role/orders-migration-history', 'RoleBinding/orders-migration-history',
       `Job/${one(m, 'Job').metadata.name}`, 'Deployment/orders', 'Service/orders',
     ]);
     expect(one(m, 'Job').metadata.name).toMatch(/^orders-migrate-v1-2-3-[0-9a-f]{10}$/);

@@ -5,7 +5,8 @@
  */
 import { App, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigrationLock, MigrationTool } from '../src';
+import { Delivery, MigratedService, MigrationHistory, MigrationLock, MigrationTool } from '../src';
+import { HISTORY_CHECK_SCRIPT } from '../src/history/history-scripts';
 import { LOCK_RESOURCES } from '../src/lock/migration-lock';
 import { MIGRATION_LOCK_SCRIPT } from '../src/lock/migration-lock-script';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
@@ -29,7 +30,9 @@ describe('MigrationLock.lease() (the default)', () => {
     const lock = lockContainer(job);
     expect(lock.image).toBe(KUBECTL_IMAGE);
     expect(lock.imagePullPolicy).toBe('IfNotPresent');
-    expect(lock.command).toEqual(['sh', '-c', MIGRATION_LOCK_SCRIPT, 'migration-lock', 'myapp', 'myapp-migration-lock', '0']);
+    // The lock script runs first, in a subshell whose failure ends the container; then, under the
+    // lock, the history's check (test/history.test.ts).
+    expect(lock.command).toEqual(['sh', '-c', `(\n${MIGRATION_LOCK_SCRIPT}) || exit\n${HISTORY_CHECK_SCRIPT}`, 'migration-lock', 'myapp', 'myapp-migration-lock', '0']);
     expect(lock.env).toEqual(expect.arrayContaining([
       { name: 'JOB_NAME', valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
       { name: 'JOB_UID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['controller-uid']" } } },
@@ -47,12 +50,12 @@ describe('MigrationLock.lease() (the default)', () => {
     expect(job.spec.template.metadata.labels[LABEL]).toBe('orders');
   });
 
-  test('only the lock container gets a token; the pod automounts none; it runs as the migration\'s own ServiceAccount', () => {
+  test('only the lock container (and the history\'s record container) gets a token; the pod automounts none; it runs as the migration\'s own ServiceAccount', () => {
     const spec = migrationJob(synthService()).spec.template.spec;
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.serviceAccountName).toBe('myapp-migration');
     expect(spec.initContainers.map(tokenMounts)).toEqual([1]);
-    expect(spec.containers.map(tokenMounts)).toEqual([0]);
+    expect(spec.containers.map((c: any) => [c.name, tokenMounts(c)])).toEqual([['migrate', 0], ['record-migration', 1]]);
   });
 
   test('the activeDeadline reaches the lock, which gives up 10 s before it', () => {
@@ -128,14 +131,21 @@ describe('MigrationLock.lease() (the default)', () => {
 });
 
 describe('MigrationLock.none()', () => {
-  test('no lock container, no label, no lock RBAC, no ServiceAccount for the Job', () => {
+  test('no lock container, no label, no lock RBAC; the history checks in a container of its own', () => {
     let svc!: MigratedService;
     const m = synth(chart => { svc = new MigratedService(chart, 'myapp', baseProps({ migrationLock: MigrationLock.none(), postRollout: { command: ['./c'] } })); });
-    expect(migrationJob(m).spec.template.spec.initContainers ?? []).toEqual([]);
-    expect(postJob(m).spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout']);
+    expect(migrationJob(m).spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['migration-history']);
+    expect(postJob(m).spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout', 'migration-history']);
     expect(jobs(m).map(j => j.metadata.labels[LABEL])).toEqual([undefined, undefined]);
     expect(['ServiceAccount', 'Role', 'RoleBinding'].flatMap(k => lockObjects(m, k))).toEqual([]);
     expect(svc.migrationLock).toBeUndefined();
+  });
+
+  test('with MigrationHistory.none() too: no init container and no ServiceAccount for the migration Job', () => {
+    const m = synthService({ migrationLock: MigrationLock.none(), migrationHistory: MigrationHistory.none(), postRollout: { command: ['./c'] } });
+    expect(migrationJob(m).spec.template.spec.initContainers ?? []).toEqual([]);
+    expect(migrationJob(m).spec.template.spec.serviceAccountName).toBeUndefined();
+    expect(postJob(m).spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout']);
   });
 });
 

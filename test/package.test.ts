@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
+import { toolCommand } from './support/k8s';
 
 const root = path.resolve(__dirname, '..');
 const run = (cmd: string, args: string[], cwd: string) =>
@@ -141,12 +142,13 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
   });
 
   test('cdk8s synth emits the whole release from the tag', () => {
-    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
+    // The service's, the migration lock's and the migration history's RBAC, then the Job.
+    expect(docs.map(d => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding', 'ServiceAccount', 'Role', 'RoleBinding', 'Role', 'RoleBinding', 'Job', 'Deployment', 'Service']);
     const job = docs.find(d => d.kind === 'Job');
     const deployment = docs.find(d => d.kind === 'Deployment');
     expect(job.metadata.name).toMatch(/^shop-migrate-v2-0-1-[a-f0-9]{10}$/);
     expect(job.spec.template.spec.containers[0].image).toBe('registry.example.com/shop:v2.0.1');
-    expect(job.spec.template.spec.containers[0].command).toEqual(['python', 'manage.py', 'migrate', '--noinput']);
+    expect(toolCommand(job.spec.template.spec.containers[0])).toEqual(['python', 'manage.py', 'migrate', '--noinput']);
     expect(deployment.spec.template.spec.containers[0].image).toBe('registry.example.com/shop:v2.0.1');
     expect(deployment.spec.template.spec.initContainers[0].command.slice(-2)).toEqual([job.metadata.name, '600']);
     expect(docs.find(d => d.kind === 'Role').rules[0]).toEqual({

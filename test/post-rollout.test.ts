@@ -3,7 +3,9 @@ import * as kplus from 'cdk8s-plus-28';
 import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
 import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout/rollout-wait';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
-import { baseProps, isLockObject, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, validateSchemas } from './support/k8s';
+import {
+  baseProps, isHistoryObject, isLockObject, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, toolCommand, validateSchemas,
+} from './support/k8s';
 import { runWaiterCommand } from './support/waiter-command';
 
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -35,9 +37,10 @@ describe('postRollout: the Job', () => {
     expect(svc.postRolloutJobName).toBe(job.metadata.name);
     expect(svc.postRolloutJob?.name).toBe(job.metadata.name);
     const spec = job.spec.template.spec;
-    expect(spec.containers.map((c: any) => [c.name, c.image, c.command])).toEqual([
-      ['migrate', 'registry.example.com/myapp:v1.2.3', ['npm', 'run', 'migrate:contract']],
-    ]);
+    // The command runs behind the history's wrapper; the record container beside it (test/history.test.ts).
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['migrate', 'record-migration']);
+    expect([spec.containers[0].image, toolCommand(spec.containers[0])]).toEqual(
+      ['registry.example.com/myapp:v1.2.3', ['npm', 'run', 'migrate:contract']]);
     // The rollout wait first, then the migration lock (test/migration-lock.test.ts).
     expect(spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-rollout', 'migration-lock']);
     expect(spec.initContainers[0].command.slice(0, 4)).toEqual(['sh', '-c', ROLLOUT_WAIT_SCRIPT, 'wait-for-rollout']);
@@ -62,16 +65,22 @@ describe('postRollout: the Job', () => {
     expect(job.spec.template.metadata.annotations['migrated-service.cdk8s.io/image-tag']).toBe('v2_RC');
     expect(waitArgs(m)[0]).toBe('v2_RC');
     const without = synth(chart => new MigratedService(chart, 'myapp', baseProps({ imageTag: 'v2_RC' })));
-    // The lock's RoleBinding gains the post-rollout ServiceAccount as a subject, and the Deployment
-    // (the object, not its pods) names the Job for the status command; nothing else changes.
+    // The lock's and the history's RoleBindings gain the post-rollout ServiceAccount as a subject, the
+    // history's Role lets it annotate the post-rollout Job, and the Deployment (the object, not its
+    // pods) names the Job for the status command; nothing else changes.
+    const grows = (o: Manifest) => (isLockObject(o) && o.kind === 'RoleBinding') || (isHistoryObject(o) && ['Role', 'RoleBinding'].includes(o.kind));
     const same = (o: Manifest) => without.some(w => w.kind === o.kind && w.metadata.name === o.metadata.name);
     const deployment = named(m, 'Deployment', 'myapp');
     expect(deployment.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job']).toBe(job.metadata.name);
     expect(deployment.spec.template.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job']).toBeUndefined();
     delete deployment.metadata.annotations['migrated-service.cdk8s.io/post-rollout-job'];
-    expect(m.filter(o => same(o) && !(isLockObject(o) && o.kind === 'RoleBinding'))).toEqual(
-      without.filter(o => !(isLockObject(o) && o.kind === 'RoleBinding')));
+    expect(m.filter(o => same(o) && !grows(o))).toEqual(without.filter(o => !grows(o)));
     expect(named(m, 'RoleBinding', 'myapp-migration-lock').subjects.map((s: any) => s.name)).toEqual(['myapp-migration', 'myapp-post-rollout']);
+    expect(named(m, 'RoleBinding', 'myapp-migration-history').subjects.map((s: any) => s.name)).toEqual(['myapp-migration', 'myapp-post-rollout']);
+    expect(named(m, 'Role', 'myapp-migration-history').rules).toEqual([
+      ...named(without, 'Role', 'myapp-migration-history').rules,
+      { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [job.metadata.name], verbs: ['get', 'patch'] },
+    ]);
   });
 
   test('a failed post-rollout migration says why, as the migration does', () => {
@@ -79,6 +88,7 @@ describe('postRollout: the Job', () => {
     expect(spec.podFailurePolicy.rules).toEqual([
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       { action: 'FailJob', onExitCodes: { containerName: 'migrate', operator: 'NotIn', values: [0] }, onPodConditions: [] },
+      { action: 'Ignore', onExitCodes: { containerName: 'record-migration', operator: 'In', values: [1] }, onPodConditions: [] },
     ]);
     expect(spec.template.spec.containers[0].terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
@@ -91,7 +101,7 @@ describe('postRollout: the Job', () => {
     });
     const c = postJob(m).spec.template.spec.containers[0];
     expect(c.image).toBe('registry.example.com/myapp-migration:v1.2.3');
-    expect(c.command).toEqual(MigrationTool.golangMigrate({ dir: '/migrations/post' }).command);
+    expect(toolCommand(c)).toEqual(MigrationTool.golangMigrate({ dir: '/migrations/post' }).command);
     expect(c.securityContext.runAsUser).toBe(1001);
     expect(c.env).toContainEqual({ name: 'DATABASE_URL', value: 'postgres://db' });
     expect(c.resources).toEqual(named(m, 'Job', VersionKey.of('v1.2.3').nameWithPrefix('myapp-migrate')).spec.template.spec.containers[0].resources);
@@ -145,7 +155,7 @@ describe('postRollout: the Job', () => {
 });
 
 describe('postRollout: least privilege', () => {
-  test('its own ServiceAccount; the token only in the waiter and the lock; the service account gains nothing', () => {
+  test('its own ServiceAccount; the token only in the waiter, the lock and the history\'s record container; the service account gains nothing', () => {
     const m = service();
     const spec = postJob(m).spec.template.spec;
     expect(spec.serviceAccountName).toBe('myapp-post-rollout');
@@ -153,7 +163,7 @@ describe('postRollout: least privilege', () => {
     expect(named(m, 'ServiceAccount', 'myapp-post-rollout').automountServiceAccountToken).toBe(false);
     const tokenMounts = (c: any) => (c.volumeMounts ?? []).filter((v: any) => v.mountPath === SA_PATH).length;
     expect(spec.initContainers.map(tokenMounts)).toEqual([1, 1]);
-    expect(spec.containers.map(tokenMounts)).toEqual([0]);
+    expect(spec.containers.map((c: any) => [c.name, tokenMounts(c)])).toEqual([['migrate', 0], ['record-migration', 1]]);
     expect(spec.volumes.filter((v: any) => v.projected).length).toBe(1);
     expect(named(m, 'RoleBinding', 'myapp-post-rollout').subjects).toEqual(
       [{ apiGroup: '', kind: 'ServiceAccount', name: 'myapp-post-rollout', namespace: 'myapp' }]);

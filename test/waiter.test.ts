@@ -39,19 +39,29 @@ function expectTokenOnlyForWaiter(m: Manifest[]): void {
   for (const c of spec.containers) expect(mountPaths(c)).not.toContain(SA_PATH);
 }
 
-/** One Role rule: `verbs` on jobs.batch, only the migration Job; bound to the service account. */
-function expectJobRole(m: Manifest[], verbs: string[]): void {
-  expect(one(m, 'Role').rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], resourceNames: [jobName(m)], verbs }]);
+/** The rule of a waiter that reads the migration history (the default): get on its one ConfigMap. */
+const HISTORY_RULE = { apiGroups: [''], resources: ['configmaps'], resourceNames: ['myapp-migration-history'], verbs: ['get'] };
+
+/**
+ * The Role's rules: `verbs` on jobs.batch, only the migration Job, and get on the history when the
+ * waiter reads it; bound to the service account.
+ */
+function expectJobRole(m: Manifest[], verbs: string[], readsHistory: boolean): void {
+  expect(one(m, 'Role').rules).toEqual([
+    { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [jobName(m)], verbs },
+    ...readsHistory ? [HISTORY_RULE] : [],
+  ]);
   const binding = one(m, 'RoleBinding');
   expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: one(m, 'Role').metadata.name });
   expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: one(m, 'ServiceAccount').metadata.name })]);
 }
 
-/** The construct's `role` and `roleBinding` are the emitted objects, granting `verbs` on the one Job. */
-function expectConstructRbac(m: Manifest[], service: MigratedService, verbs: string[]): void {
+/** The construct's `role` and `roleBinding` are the emitted objects, granting `verbs` on the one Job (and get on the history). */
+function expectConstructRbac(m: Manifest[], service: MigratedService, verbs: string[], readsHistory: boolean): void {
   expect(service.role!.name).toBe(one(m, 'Role').metadata.name);
   expect(ApiObject.of(service.role!).toJson().rules).toEqual([
     { apiGroups: ['batch'], resources: ['jobs'], resourceNames: [service.jobName], verbs },
+    ...readsHistory ? [HISTORY_RULE] : [],
   ]);
   expect(service.roleBinding!.name).toBe(one(m, 'RoleBinding').metadata.name);
   // Compared by identity, not toBe/toEqual: a failing diff of two construct trees exhausts the heap.
@@ -95,8 +105,9 @@ describe('Waiter.k8sWaitFor()', () => {
     const { m, service } = synthWith({ waiter: Waiter.k8sWaitFor() });
 
     expectTokenOnlyForWaiter(m);
-    expectJobRole(m, ['get']);
-    expectConstructRbac(m, service, ['get']);
+    // k8s-wait-for cannot read the history: no ConfigMap rule.
+    expectJobRole(m, ['get'], false);
+    expectConstructRbac(m, service, ['get'], false);
   });
 
   test('GIVEN no waiter WHEN synthesized THEN it is not k8s-wait-for (no longer the default)', () => {
@@ -123,7 +134,7 @@ describe('Waiter.kubectl() (the default)', () => {
     expect(Waiter.kubectl().kind).toBe('kubectl');
   });
 
-  test('GIVEN the defaults WHEN synthesized THEN every kubectl container (waiter, migration lock, post-rollout waiter) uses the pinned, versioned image', () => {
+  test('GIVEN the defaults WHEN synthesized THEN every kubectl container (waiter, migration lock, history record, post-rollout waiter) uses the pinned, versioned image', () => {
     expect(KUBECTL_IMAGE).toBe('docker.io/alpine/kubectl:1.34.1');
     const tag = KUBECTL_IMAGE.slice(KUBECTL_IMAGE.lastIndexOf(':') + 1);
     expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
@@ -137,8 +148,8 @@ describe('Waiter.kubectl() (the default)', () => {
       return spec ? [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => `${c.name}=${c.image}`) : [];
     });
     const kubectlContainers = images.filter(i => i.endsWith(`=${KUBECTL_IMAGE}`)).map(i => i.split('=')[0]).sort();
-    // The migration Job and the post-rollout Job each take the lock.
-    expect(kubectlContainers).toEqual(['migration-lock', 'migration-lock', 'wait-for-migration', 'wait-for-rollout']);
+    // The migration Job and the post-rollout Job each take the lock and record their step in the history.
+    expect(kubectlContainers).toEqual(['migration-lock', 'migration-lock', 'record-migration', 'record-migration', 'wait-for-migration', 'wait-for-rollout']);
     expect(images.filter(i => i.includes('chainguard') || i.endsWith(':latest') || i.endsWith(':latest-dev'))).toEqual([]);
   });
 
@@ -167,12 +178,12 @@ describe('Waiter.kubectl() (the default)', () => {
     for (const args of run.calls) expect(args.join(' ')).toContain(jobName(m));
   });
 
-  test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job', () => {
+  test('GIVEN the kubectl waiter WHEN synthesized THEN the Role allows get, list and watch on only that Job, and get on only the history', () => {
     const { m, service } = synthWith({ waiter: Waiter.kubectl() });
 
-    expectJobRole(m, ['get', 'list', 'watch']);
+    expectJobRole(m, ['get', 'list', 'watch'], true);
     expectTokenOnlyForWaiter(m);
-    expectConstructRbac(m, service, ['get', 'list', 'watch']);
+    expectConstructRbac(m, service, ['get', 'list', 'watch'], true);
   });
 
   test('GIVEN a timeout, an image pinned by digest and a UID WHEN synthesized THEN they reach the container', () => {

@@ -47,7 +47,13 @@ export function holdingContract(lines: HistoryLine[], tag: string): HistoryLine 
   let allowed = 0;
   for (const l of lines) {
     if (l.event === 'migrated') {
-      if (l.tag === tag) { mine = true; newer = new Set(); contract = undefined; } else if (mine) newer.add(l.tag);
+      if (l.tag === tag) {
+        mine = true;
+        newer = new Set();
+        contract = undefined;
+      } else if (mine) {
+        newer.add(l.tag);
+      }
     } else if (l.event === 'contracted' && newer.has(l.tag)) {
       contract = l;
     } else if (l.event === 'allowed' && l.tag === tag) {

@@ -131,7 +131,9 @@ function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: 
   };
   const image = pod.lock?.image ?? KUBECTL_IMAGE;
   const uid = pod.lock?.uid ?? KUBECTL_UID;
-  const kubectlContainer = (name: string, script: string, tmp: kplus.VolumeMount, more: { [name: string]: kplus.EnvValue } = {}): kplus.ContainerProps => ({
+  const kubectlContainer = (
+    name: string, script: string, tmp: kplus.VolumeMount, more: { [name: string]: kplus.EnvValue } = {},
+  ): kplus.ContainerProps => ({
     name,
     image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,

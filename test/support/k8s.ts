@@ -10,6 +10,7 @@ import * as batchV1 from 'kubernetes-models/batch/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 import { MigratedService, MigratedServiceProps, MigrationTool } from '../../src';
+import { MIGRATE_WRAPPER_SCRIPT } from '../../src/history/history-scripts';
 
 export type Manifest = { apiVersion: string; kind: string; metadata: any; [key: string]: any };
 
@@ -85,6 +86,20 @@ export function podSpecs(manifests: Manifest[]): { owner: string; spec: any }[] 
 
 export function initContainer(manifests: Manifest[]): any | undefined {
   return (one(manifests, 'Deployment').spec.template.spec.initContainers ?? [])[0];
+}
+
+/**
+ * The migration tool's argv in a migrate container that runs it through the history's wrapper
+ * (`[shell, '-c', MIGRATE_WRAPPER_SCRIPT, 'migrate', ...tool]`, the default). Throws when the
+ * command is not wrapped so, so a test that reads the tool's argv also proves the wrapper is there.
+ */
+export function toolCommand(container: any, shell = '/bin/sh'): string[] {
+  const command: string[] = container.command ?? [];
+  const [sh, dashC, script, name] = command;
+  if (sh !== shell || dashC !== '-c' || script !== MIGRATE_WRAPPER_SCRIPT || name !== 'migrate') {
+    throw new Error(`container ${container.name} does not run its tool through the history's wrapper in ${shell}: ${JSON.stringify(command.slice(0, 2))}…`);
+  }
+  return command.slice(4);
 }
 
 const MODELS: { [key: string]: new (data: any) => { validate(): void } } = {
