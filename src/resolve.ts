@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { resolveAlerts, ResolvedAlerts } from './alerts/alerts';
 import { checkDuration, checkEnvNames, checkInt, checkLabels, checkRepository, checkStrings, Fail, failFor } from './checks';
 import { Delivery, DeliverySpec } from './delivery';
-import { checkHistoryShell, MigrationHistory, MigrationHistorySpec } from './history/migration-history';
+import { MigrationHistory, MigrationHistorySpec } from './history/migration-history';
 import { MigrationLock, MigrationLockSpec } from './lock/migration-lock';
 import type { MigratedServiceProps } from './migrated-service-props';
 import { checkCommand } from './migration-tool';
@@ -145,7 +145,6 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     }),
     ttlAfterFinished: props.migration.ttlAfterFinished,
   };
-  checkHistoryShell(history, migration.tool?.name, fail);
   const postRollout = props.postRollout === undefined ? undefined : resolvePostRollout(props.postRollout, {
     ...runContext,
     defaults: {
@@ -155,8 +154,6 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
       sessionTimeouts: migration.sessionTimeouts,
     },
   }, name, delivery.versionedJobName ? key.nameWithPrefix(`${name}-post`) : fitName(`${name}-post`));
-
-  if (postRollout) checkHistoryShell(history, postRollout.tool?.name, fail);
 
   // --- the rest ---
   if (props.command !== undefined) checkCommand(`command of MigratedService "${path}"`, props.command);

@@ -75,7 +75,9 @@ describe('alerts', () => {
     }
     expect(rule(m, 'MigrationFailed').annotations.description).toContain(`The cause: npx cdk8s-migrated-service status myapp -n myapp (or kubectl -n myapp describe pod -l job-name=${job}: `);
     expect(rule(m, 'MigrationRunningLong').annotations.description).toContain(`(or kubectl -n myapp logs job/${job} --all-containers --prefix --tail=20).`);
-    expect(rule(m, 'ReleaseHeld').annotations.description).toContain(`held until Job ${job} succeeds. Why: npx cdk8s-migrated-service status myapp -n myapp (or kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration).`);
+    expect(rule(m, 'ReleaseHeld').annotations.description).toContain(`held until Job ${job} succeeds, or, for a rollback to a tag that already migrated, until the migration history allows it ` +
+      '(a newer tag\'s contract step ran after it: npx cdk8s-migrated-service allow-rollback myapp --to v1.2.3 -n <namespace>). ' +
+      'Why: npx cdk8s-migrated-service status myapp -n myapp (or kubectl -n myapp logs {{ $labels.pod }} -c wait-for-migration).');
   });
 
   test('GIVEN migration.activeDeadline WHEN no migrationRunningFor THEN the threshold is 80 % of it; without a deadline 15 minutes', () => {

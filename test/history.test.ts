@@ -3,6 +3,7 @@
  * the options and their errors. The scripts' decisions are test/history-scripts.test.ts; the real
  * cluster is test/e2e/rollback.test.ts.
  */
+import { Duration } from 'cdk8s';
 import { Delivery, MigratedService, MigrationHistory, MigrationLock, MigrationTool, Waiter } from '../src';
 import { HISTORY_CHECK_SCRIPT, MIGRATE_WRAPPER_SCRIPT, RECORD_SCRIPT } from '../src/history/history-scripts';
 import { MIGRATION_LOCK_SCRIPT } from '../src/lock/migration-lock-script';
@@ -194,17 +195,18 @@ describe('bad input', () => {
   });
 });
 
-describe('a migration image without a shell', () => {
-  test('GIVEN MigrationTool.atlas(), whose stock image is distroless, THEN the default history is refused with the two choices', () => {
-    expect(() => synthService({ migration: { tool: MigrationTool.atlas() } })).toThrow(
-      /Invalid migrationHistory of MigratedService "test\/myapp" "MigrationHistory\.configMap\(\) \(the default\)": the migration history runs the migrate container through a POSIX shell, and MigrationTool\.atlas\(\)'s stock image has none: arigaio\/atlas \(distroless\); build the migration image from arigaio\/atlas:<version>-alpine and say so with migrationHistory: MigrationHistory\.configMap\(\{ shell: "\/bin\/sh" \}\), or turn the history off with MigrationHistory\.none\(\)/);
-    expect(() => synthService({ migration: { command: ['./migrate'] }, postRollout: { tool: MigrationTool.atlas() } })).toThrow(/MigrationTool\.atlas\(\)'s stock image has none/);
-  });
-
-  test('GIVEN atlas and either choice THEN it synthesizes', () => {
-    const withShell = migrationJob(synthService({ migration: { tool: MigrationTool.atlas() }, migrationHistory: MigrationHistory.configMap({ shell: '/bin/sh' }) }));
+describe('a migration image with or without a shell', () => {
+  test('GIVEN MigrationTool.atlas() (its documented image, arigaio/atlas:<v>-alpine, has sh) THEN the wrapper runs in /bin/sh; a shell-less image takes MigrationHistory.none()', () => {
+    const withShell = migrationJob(synthService({ migration: { tool: MigrationTool.atlas() } }));
     expect(container(withShell.spec.template.spec, 'migrate').command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     const none = migrationJob(synthService({ migration: { tool: MigrationTool.atlas() }, migrationHistory: MigrationHistory.none() }));
     expect(container(none.spec.template.spec, 'migrate').command[0]).toBe('atlas');
+  });
+});
+
+describe('a TTL on the migration Job', () => {
+  test('GIVEN the kubectl waiter and the history THEN ttlAfterFinished is allowed: pods of a tag whose Job is gone start from the history', () => {
+    const job = migrationJob(synthService({ migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } }));
+    expect(job.spec.ttlSecondsAfterFinished).toBe(3600);
   });
 });

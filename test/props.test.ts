@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { MigratedService, MigrationTool, Waiter } from '../src';
+import { MigratedService, MigrationHistory, MigrationTool, Waiter } from '../src';
 import { all, baseProps, Manifest, one, synth, synthService } from './support/k8s';
 
 /**
@@ -31,9 +31,13 @@ describe('bad input: the whole message, advice included', () => {
       `Invalid migration.image of ${PATH} "r/m": imageTag is a digest (${DIGEST}), which names one image in one repository, so a separate ` +
       'migration image cannot share it; tag both images with one tag instead, or run the migration from the service image (drop migration.image)'],
     ['ttl with k8s-wait-for', () => synthService({ waiter: Waiter.k8sWaitFor(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } }),
-      `Invalid migration.ttlAfterFinished of ${PATH} "3600s": the k8s-wait-for waiter reads the Job, so pods started after the TTL deleted ` +
-      'it never start (and Flux would re-create the Job and run the migration again); drop ttlAfterFinished (pruning removes old Jobs) ' +
-      'or use waiter: Waiter.schemaCheck()'],
+      `Invalid migration.ttlAfterFinished of ${PATH} "3600s": the k8s-wait-for waiter reads the Job and not the migration history, so pods ` +
+      'started after the TTL deleted it never start (and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
+      '(jobHistoryLimit or pruning removes old Jobs), or use waiter: Waiter.kubectl() with the default MigrationHistory.configMap(), or Waiter.schemaCheck()'],
+    ['ttl with the kubectl waiter and no history', () => synthService({ migrationHistory: MigrationHistory.none(), migration: { tool: MigrationTool.prisma(), ttlAfterFinished: Duration.hours(1) } }),
+      `Invalid migration.ttlAfterFinished of ${PATH} "3600s": the kubectl waiter reads the Job, and there is no migration history, so pods ` +
+      'started after the TTL deleted it never start (and Flux would re-create the Job and run the migration again); drop ttlAfterFinished ' +
+      '(jobHistoryLimit or pruning removes old Jobs), or use waiter: Waiter.kubectl() with the default MigrationHistory.configMap(), or Waiter.schemaCheck()'],
     ['an image with a tag and no registry', () => synthService({ image: 'myapp:v1' }),
       `Invalid image of ${PATH} "myapp:v1": it contains a tag; pass the repository "myapp" and the tag "v1" as imageTag`],
     ['an invalid repository', () => synthService({ image: 'r/My_App' }),

@@ -68,31 +68,6 @@ export interface MigrationHistorySpec {
   /** Finished Jobs to keep; undefined: none are deleted. */
   readonly jobHistoryLimit?: number;
   readonly shell: string;
-  /** Whether the user named the shell (and so says the migration image has one). */
-  readonly shellGiven: boolean;
-}
-
-/**
- * Presets whose tool's stock image, the usual base of the migration image, has no shell: Atlas's
- * `arigaio/atlas` is distroless (its `-alpine` variant has busybox `sh`).
- */
-const SHELL_LESS_STOCK_IMAGES: { [tool: string]: string } = {
-  atlas: 'arigaio/atlas (distroless); build the migration image from arigaio/atlas:<version>-alpine',
-};
-
-/**
- * Refuses a preset whose stock image has no shell while the history needs one, unless the user
- * named the shell (saying the image has it).
- *
- * @internal
- */
-export function checkHistoryShell(history: MigrationHistorySpec | undefined, toolName: string | undefined, fail: Fail): void {
-  const stock = toolName === undefined ? undefined : SHELL_LESS_STOCK_IMAGES[toolName];
-  if (!history || history.shellGiven || !stock) return;
-  fail('migrationHistory', 'MigrationHistory.configMap() (the default)', `the migration history runs the migrate container ` +
-    `through a POSIX shell, and MigrationTool.${toolName}()'s stock image has none: ${stock} and say so with ` +
-    'migrationHistory: MigrationHistory.configMap({ shell: "/bin/sh" }), or turn the history off with ' +
-    'MigrationHistory.none() (a re-created Job then runs its migration again)');
 }
 
 /**
@@ -158,7 +133,6 @@ class ConfigMapMigrationHistory extends MigrationHistory {
       limit: o.limit ?? 100,
       jobHistoryLimit: versionedJobs && o.keepAllJobs !== true ? o.jobHistoryLimit ?? 3 : undefined,
       shell: o.shell ?? '/bin/sh',
-      shellGiven: o.shell !== undefined,
     };
   }
 }

@@ -45,6 +45,11 @@ export interface Postgres {
   psql(sql: string, db?: string, asUser?: boolean): string;
   /** Creates a database owned by the password user; returns its URL. */
   createDatabase(name: string): string;
+  /**
+   * Restarts the server as a crash would: every session is ended at once (`-m immediate`), and the
+   * server is back on the same port and data when this returns.
+   */
+  restart(): void;
   /** Stops the server and removes its files. Safe to call twice. */
   stop(): void;
 }
@@ -174,9 +179,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       return url(name);
     };
 
+    const restart = (): void => {
+      runAs(owner, 'pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-m', 'immediate', '-w', '-t', '60', 'restart']);
+    };
+
     psql(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)}`);
     createDatabase('app');
-    return { host, port, user, password, dir, url, psql, createDatabase, stop };
+    return { host, port, user, password, dir, url, psql, createDatabase, restart, stop };
   } catch (e) {
     stop();
     throw e;
