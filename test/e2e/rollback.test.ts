@@ -127,14 +127,19 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
   };
   const logs = (job: string, container: string): string =>
     kubectl(['logs', `job/${job}`, '-n', ns, '-c', container], { allowFail: true }).stdout;
-  /** Seconds from the creation of the service's newest pod of tag vN to its Ready condition (cluster clock). */
-  const readySeconds = (n: number): number => {
+  /**
+   * Seconds from the service's newest pod of tag vN being scheduled to its Ready condition, and how
+   * long its waiter ran (both from the cluster's clock). From scheduling, not creation: on a busy
+   * node a pod may wait for room, which is not the gate's doing.
+   */
+  const readySeconds = (n: number): { ready: number; waiter: number } => {
     const pods = (getJson(['pods', '-n', ns, '-l', 'app.kubernetes.io/name=shop,app.kubernetes.io/component=server'])?.items ?? [])
       .filter((p: any) => p.metadata.annotations?.['migrated-service.cdk8s.io/image-tag'] === `v${n}`)
       .sort((a: any, b: any) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
     const pod = pods[pods.length - 1];
-    const ready = (pod.status.conditions ?? []).find((c: any) => c.type === 'Ready' && c.status === 'True');
-    return (Date.parse(ready.lastTransitionTime) - Date.parse(pod.metadata.creationTimestamp)) / 1000;
+    const at = (type: string) => Date.parse((pod.status.conditions ?? []).find((c: any) => c.type === type && c.status === 'True').lastTransitionTime);
+    const waiter = (pod.status.initContainerStatuses ?? []).find((c: any) => c.name === 'wait-for-migration').state.terminated;
+    return { ready: (at('Ready') - at('PodScheduled')) / 1000, waiter: (Date.parse(waiter.finishedAt) - Date.parse(waiter.startedAt)) / 1000 };
   };
   const rolledOutAt = (n: number) => waitFor(`v${n} rolled out`, () => {
     const d = getJson(['deployment', 'shop', '-n', ns]);
@@ -144,7 +149,9 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
     const { yaml, job } = synth(n, contract);
     apply(yaml, ns);
     await waitFor(`v${n} Job finished`, () => condition(job), { namespace: ns, timeoutMs: 240_000 });
-    expect({ job, condition: condition(job) }).toEqual({ job, condition: 'Complete' });
+    // Failed: say why, in the containers' own words.
+    expect({ job, condition: condition(job) }).toEqual({ job, condition: 'Complete', ...condition(job) === 'Complete' ? {} : {
+      why: ['migration-lock', 'migrate', 'record-migration'].map(c => `${c}: ${logs(job, c)}`).join('\n') } });
     await rolledOutAt(n);
     return job;
   };
@@ -154,18 +161,20 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
   /** What the tool recorded and the table's columns once v2 migrated: a rollback changes neither. */
   let atV2 = { applied: '', columns: '' };
   const now = () => ({ applied: t.applied(pg, db), columns: columns() });
-  /** Ready within 30 s of the pod's creation (cluster clock), printed for docs/rollbacks.md. */
+  /** Ready within 30 s of being scheduled, its waiter done in one short run; printed for docs/rollbacks.md. */
   const expectReadySoon = (n: number, what: string) => {
-    const seconds = readySeconds(n);
-    console.log(`${t.name}: ${what}: v${n} pod Ready ${seconds} s after it was created`);
-    expect(seconds).toBeLessThanOrEqual(30);
+    const { ready, waiter } = readySeconds(n);
+    console.log(`${t.name}: ${what}: v${n} pod Ready ${ready} s after it was scheduled, its waiter ran ${waiter} s`);
+    expect({ ready: ready <= 30, waiter: waiter <= 30 }).toEqual({ ready: true, waiter: true });
   };
 
   beforeAll(async () => {
     pg = await startPostgres({ host: process.env.E2E_DB_HOST ?? cluster().nodeIp });
     pg.createDatabase(db);
     ns = createNamespace(`rollback-${t.name}`);
-    kubectl(['create', 'secret', 'generic', 'shop-db', '-n', ns, `--from-literal=DATABASE_URL=${pg.url(db)}`]);
+    // Django's settings module too (the other tools ignore it), as a Django app's environment has it.
+    kubectl(['create', 'secret', 'generic', 'shop-db', '-n', ns, `--from-literal=DATABASE_URL=${pg.url(db)}`,
+      '--from-literal=DJANGO_SETTINGS_MODULE=tiny.settings']);
     (t.prune ? [1, 2, 3, 4, 5] : t.full ? [1, 2, 3] : [1, 2]).forEach(n => t.image(n));
   }, 900_000);
   afterAll(() => {
