@@ -63,11 +63,7 @@ export function main(argv: string[], kubectl: Kubectl = realKubectl(), print: (l
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '-h' || a === '--help') { print(usage); return 0; }
-    if (a === '-n' || a === '--namespace') namespace = rest[++i];
-    else if (a === '--to') tag = rest[++i];
-    else if (a === '--reason') reason = rest[++i] ?? '';
-    else if (name === undefined && !a.startsWith('-')) name = a;
-    else { printError(`unexpected argument ${JSON.stringify(a)}; ${usage}`); return 2; }
+    if (a === '-n' || a === '--namespace') {namespace = rest[++i];} else if (a === '--to') {tag = rest[++i];} else if (a === '--reason') {reason = rest[++i] ?? '';} else if (name === undefined && !a.startsWith('-')) {name = a;} else { printError(`unexpected argument ${JSON.stringify(a)}; ${usage}`); return 2; }
   }
   if (argv[0] !== 'allow-rollback' || !name || !namespace || !tag) {
     printError(usage);

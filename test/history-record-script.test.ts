@@ -29,9 +29,17 @@ describe.each(runnable.map(s => [s.label, s.argv!] as const))('the history scrip
     encoding: 'utf-8',
     timeout: 30_000,
     env: {
-      PATH: `${dir}/bin:${process.env.PATH}`, STUB_DIR: dir, TMPDIR: dir,
-      MIGRATION_HISTORY: 'shop-migration-history', MIGRATION_STEP: 'migrated', JOB_NAME: 'shop-migrate-v3', POD_NAME: 'shop-migrate-v3-x',
-      HISTORY_SELECTOR: 'h=shop', HISTORY_LIMIT: '100', JOB_HISTORY_LIMIT: '', ...env,
+      PATH: `${dir}/bin:${process.env.PATH}`,
+      STUB_DIR: dir,
+      TMPDIR: dir,
+      MIGRATION_HISTORY: 'shop-migration-history',
+      MIGRATION_STEP: 'migrated',
+      JOB_NAME: 'shop-migrate-v3',
+      POD_NAME: 'shop-migrate-v3-x',
+      HISTORY_SELECTOR: 'h=shop',
+      HISTORY_LIMIT: '100',
+      JOB_HISTORY_LIMIT: '',
+      ...env,
     },
   });
   const put = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);

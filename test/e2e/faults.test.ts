@@ -10,8 +10,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as kplus from 'cdk8s-plus-28';
 import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import {
   apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,

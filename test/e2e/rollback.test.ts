@@ -9,15 +9,15 @@
  */
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
 import {
   apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, kubectl, objectsOf,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,
 } from './support';
 import { alembicImage, djangoImage, HAVE_ALEMBIC, HAVE_DJANGO, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
-import { main as allowRollbackCli } from '../../src/allow-rollback';
 import { Delivery, MigratedService, MigrationHistory, MigrationTool } from '../../src';
+import { main as allowRollbackCli } from '../../src/allow-rollback';
 import { Postgres, startPostgres } from '../support/postgres';
-import { stringify } from 'yaml';
 
 /** The tools load Node or Python: more memory than the service's sleep. */
 const MIGRATION_RESOURCES: kplus.ContainerResources = {
@@ -150,8 +150,11 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
     apply(yaml, ns);
     await waitFor(`v${n} Job finished`, () => condition(job), { namespace: ns, timeoutMs: 240_000 });
     // Failed: say why, in the containers' own words.
-    expect({ job, condition: condition(job) }).toEqual({ job, condition: 'Complete', ...condition(job) === 'Complete' ? {} : {
-      why: ['migration-lock', 'migrate', 'record-migration'].map(c => `${c}: ${logs(job, c)}`).join('\n') } });
+    expect({ job, condition: condition(job) }).toEqual({
+      job,
+      condition: 'Complete',
+      ...condition(job) === 'Complete' ? {} : { why: ['migration-lock', 'migrate', 'record-migration'].map(c => `${c}: ${logs(job, c)}`).join('\n') },
+    });
     await rolledOutAt(n);
     return job;
   };
