@@ -13,10 +13,10 @@ import * as path from 'path';
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME,
+  apply, Cluster, createNamespace, deleteNamespace, getJson, jobConditions, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,
 } from './support';
-import { HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
+import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
 import { Delivery, MigratedService, MigrationTool } from '../../src';
 import { main as statusCli } from '../../src/status';
 import { Postgres, startPostgres } from '../support/postgres';
@@ -49,8 +49,6 @@ const local = (c: Cluster) => c.local && fs.existsSync(path.join(LOCAL_K8S_DIR, 
 if (!HAVE_KNEX && process.env.CI === 'true') {
   test(TITLE, () => { throw new Error('knex and pg are missing: run .ci/install-tools.sh before the e2e tier'); });
 }
-const describeIfKnex = HAVE_KNEX ? describeOnCluster
-  : (name: string, fn: (cluster: () => Cluster) => void) => describe.skip(name, () => fn(() => { throw new Error('skipped: no knex'); }));
 describeIfKnex(TITLE, cluster => {
   let pg: Postgres;
   let ns = '';

@@ -10,9 +10,9 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, kubectl, synthYaml, waitFor,
+  apply, createNamespace, deleteNamespace, getJson, kubectl, synthYaml, waitFor,
 } from './support';
-import { HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
+import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
 import { Delivery, MigratedService, MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
 import { SQL } from '../tools/sql';
@@ -44,8 +44,6 @@ const TITLE = 'MigrationTool.knex() killed mid-migration in the real cluster';
 if (!HAVE_KNEX && process.env.CI === 'true') {
   test(TITLE, () => { throw new Error('knex and pg are missing: run .ci/install-tools.sh before the e2e tier'); });
 }
-const describeIfKnex = HAVE_KNEX ? describeOnCluster
-  : (name: string, fn: (cluster: () => Cluster) => void) => describe.skip(name, () => fn(() => { throw new Error('skipped: no knex'); }));
 
 describeIfKnex(TITLE, cluster => {
   let pg: Postgres;

@@ -28,9 +28,9 @@ const revision = (n: number, sql: Statements): string => [
   '',
 ].join('\n');
 
-/** A tiny Alembic project whose env.py reads DATABASE_URL, as most do. */
-export function alembicProject(dir: string, count: 2 | 3, sql: MigrationSql = SQL): void {
-  writeFiles(dir, {
+/** The files of a tiny Alembic project whose env.py reads DATABASE_URL, as most do: one revision per entry, each after the previous. */
+export function alembicFiles(revisions: Statements[]): { [file: string]: string } {
+  const files: { [file: string]: string } = {
     'alembic.ini': '[alembic]\nscript_location = migrations\n',
     'migrations/env.py': [
       'import os',
@@ -44,10 +44,14 @@ export function alembicProject(dir: string, count: 2 | 3, sql: MigrationSql = SQ
       '        context.run_migrations()',
       '',
     ].join('\n'),
-    'migrations/versions/0001_widgets.py': revision(1, sql.first),
-    'migrations/versions/0002_size.py': revision(2, sql.second),
-    ...(count === 3 ? { 'migrations/versions/0003_broken.py': revision(3, sql.broken) } : {}),
-  });
+  };
+  revisions.forEach((sql, i) => { files[`migrations/versions/000${i + 1}.py`] = revision(i + 1, sql); });
+  return files;
+}
+
+/** The tool tier's project: the first two migrations of `sql`, or all three (the third is broken). */
+export function alembicProject(dir: string, count: 2 | 3, sql: MigrationSql = SQL): void {
+  writeFiles(dir, alembicFiles(count === 3 ? [sql.first, sql.second, sql.broken] : [sql.first, sql.second]));
 }
 
 /** Works with every Alembic: the check is Alembic's recipe through env.py. */
