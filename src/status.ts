@@ -459,7 +459,7 @@ function explainPod(view: ClusterView, pod: any, running: boolean): string[] {
       out.push(`  pod ${name}: container ${c.name} waiting: ${c.state.waiting.reason}${c.state.waiting.message ? `: ${c.state.waiting.message}` : ''}`);
     } else if (t) {
       const why = c.state?.waiting ? `${c.state.waiting.reason} (${c.restartCount} restarts), last run ` : '';
-      const message = lastLine(t.message ?? '') ?? view.lastLogLine(name, c.name, Boolean(c.state?.waiting));
+      const message = lockTimeoutLine(t.message ?? '') ?? lastLine(t.message ?? '') ?? view.lastLogLine(name, c.name, Boolean(c.state?.waiting));
       out.push(`  pod ${name}: container ${c.name} ${why}exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}: ${message ?? '(no log)'}`);
     } else if (c.state?.running && (running || !c.ready)) {
       out.push(`  pod ${name}: container ${c.name} running since ${c.state.running.startedAt}${c.ready || running ? '' : ', not ready'}: ` +
@@ -693,4 +693,13 @@ function parseDuration(text: string): number | undefined {
   const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
   if (!m || text === '') return undefined;
   return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+/**
+ * The line of a migration's last words that names a lock timeout (PostgreSQL's "canceling statement
+ * due to lock timeout", MySQL's "Lock wait timeout exceeded"), wherever the tool printed it: it
+ * says why better than the stack trace that often follows it.
+ */
+function lockTimeoutLine(text: string): string | undefined {
+  return text.split('\n').map(l => l.trim()).find(l => /lock timeout|lock wait timeout/i.test(l));
 }

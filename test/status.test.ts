@@ -409,3 +409,24 @@ describe('status CLI: the migration history', () => {
     expect(r.out).toContain('[done] migration Job healthy-migrate-v1: succeeded without running the tool: v1 migrated at T; not running it again');
   });
 });
+
+describe('status CLI: a migration that gave up on its lock timeout (#28)', () => {
+  test('GIVEN the migrate container\'s last words name the lock timeout above a stack trace THEN status shows that line', () => {
+    const broken = load('broken.json');
+    const answers = new Map<string, KubectlResult>(broken.calls.map((c: any) => [JSON.stringify(c.args), c.result]));
+    const podsKey = JSON.stringify(['get', 'pods', '-n', broken.namespace, '-o', 'json']);
+    const pods = JSON.parse(answers.get(podsKey)!.stdout);
+    const pod = pods.items.find((p: any) => p.metadata.labels?.['job-name']?.startsWith('broken-migrate'));
+    const migrate = pod.status.containerStatuses.find((c: any) => c.name === 'migrate');
+    // What Knex printed when PostgreSQL cancelled its ALTER TABLE (test/tools/lock-timeout.test.ts).
+    migrate.state.terminated.message = 'migration file "20240101000002_size.js" failed\n' +
+      'migration failed with error: ALTER TABLE widgets ADD COLUMN size integer - canceling statement due to lock timeout\n' +
+      '    at Parser.parseErrorMessage (/node_modules/pg-protocol/dist/parser.js:285:98)\n';
+    answers.set(podsKey, { code: 0, stderr: '', stdout: JSON.stringify(pods) });
+    const r = run(['status', broken.name, '-n', broken.namespace], args => answers.get(JSON.stringify(args))
+      ?? (args[0] === 'logs' ? { code: 0, stdout: '', stderr: '' } : (() => { throw new Error(`unexpected kubectl ${args.join(' ')}`); })()));
+    expect(r.out.join('\n')).toContain(`container migrate exited with code ${migrate.state.terminated.exitCode} (Error): migration failed with error: ` +
+      'ALTER TABLE widgets ADD COLUMN size integer - canceling statement due to lock timeout');
+    expect(r.code).toBe(1);
+  });
+});

@@ -148,7 +148,9 @@ export function alertGroups(a: ResolvedAlerts, t: AlertTarget, ownText: (text: s
       `The ${what} of ${t.service} ${t.tag} failed`,
       `Job ${job}, the ${what} of ${release}, failed${prefix === 'Migration' ? '; pods of this tag stay held' : ''}. ` +
       `The cause: ${explain} (or kubectl ${kubectlNs} describe pod -l job-name=${job}: the migrate container's exit code and, ` +
-      'under Message, the end of its log).'),
+      'under Message, the end of its log). If it names a lock timeout ("canceling statement due to lock timeout"), a ' +
+      'long transaction held the table: the migration gave up instead of stalling the service, the old pods kept ' +
+      'serving, and releasing again once that transaction ended migrates.'),
     rule(`${prefix}RunningLong`,
       `time() - max by (namespace, job_name) (kube_job_status_start_time{${ns}job_name=${q(job)}}) > ${runningFor}` +
       ` and on (namespace, job_name) max by (namespace, job_name) (kube_job_status_active{${ns}job_name=${q(job)}}) > 0`,
