@@ -196,6 +196,24 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
     expect(history.trim().split('\n').map(l => l.split('|').slice(1, 3).join(' '))).toEqual(['migrated v1', 'migrated v2']);
   }, 600_000);
 
+  (t.prune ? test : test.skip)('least privilege, asked of the API server: the history\'s readers and writers can do what it needs and nothing more', () => {
+    const can = (as: string, ...args: string[]): string =>
+      kubectl(['auth', 'can-i', ...args, '-n', ns, `--as=system:serviceaccount:${ns}:${as}`], { allowFail: true }).stdout.trim();
+    const ask = (as: string, list: string[][]) => list.map(a => [...a, can(as, ...a)]);
+    // The migration Jobs' ServiceAccount (the record container's token).
+    const allowed = [['get', 'configmap/shop-migration-history'], ['update', 'configmap/shop-migration-history'], ['create', 'configmaps'],
+      ['get', `job/${v1Job}`], ['patch', `job/${v1Job}`], ['list', 'pods'], ['list', 'jobs'], ['delete', 'jobs']];
+    const refused = [['get', 'configmap/other'], ['update', 'configmap/other'], ['delete', 'configmap/shop-migration-history'],
+      ['list', 'configmaps'], ['patch', 'job/other'], ['update', `job/${v1Job}`], ['get', 'secrets'], ['delete', 'pods'], ['create', 'jobs']];
+    expect(ask('shop-migration', allowed)).toEqual(allowed.map(a => [...a, 'yes']));
+    expect(ask('shop-migration', refused)).toEqual(refused.map(a => [...a, 'no']));
+    // The service's pods (the waiter's token): read the history by name, nothing else of it.
+    const waiterAllowed = [['get', 'configmap/shop-migration-history']];
+    const waiterRefused = [['update', 'configmap/shop-migration-history'], ['get', 'configmap/other'], ['create', 'configmaps'], ['delete', 'jobs']];
+    expect(ask('shop', waiterAllowed)).toEqual(waiterAllowed.map(a => [...a, 'yes']));
+    expect(ask('shop', waiterRefused)).toEqual(waiterRefused.map(a => [...a, 'no']));
+  });
+
   /** Only with the tools that fail on a newer schema (CI time). */
   const fullTest = t.full ? test : test.skip;
 
