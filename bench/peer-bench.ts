@@ -10,8 +10,9 @@ import { ciSequencing, PEER_DEPLOYMENT, PeerManifests, PeerRelease, seedPattern 
 import { allReady, APP, APP_PORT, APP_UID, appImage, lastReadyOf, MIGRATION, SMALL } from './support/bench-app';
 import { loadAverage } from './support/cli';
 import { median } from './support/observe';
+import { alternatingRounds } from './support/rounds';
 import {
-  applyAsync, conditionsOf, createNamespace, deleteNamespace, getJson, kubectlAsync, rolledOut, synthYaml, waitFor,
+  applyAsync, conditionsOf, getJson, kubectlAsync, rolledOut, synthYaml, waitFor,
 } from '../test/e2e/support';
 
 interface Contender {
@@ -88,29 +89,13 @@ export async function peerComparison(rounds: number): Promise<string[]> {
   const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const loadAtStart = loadAverage();
   const results = new Map<string, Timing[]>();
-  const namespaces: string[] = [];
-  try {
-    for (const replicas of sizes) {
-      const nss = CONTENDERS.map(c => {
-        const ns = createNamespace(`peer-bench-${replicas}`);
-        namespaces.push(ns);
-        return { c, ns };
-      });
-      // Warm-up: the Deployment exists at this size; its pods are the "old" ones of the first round.
-      for (const { c, ns } of nss) await timed(c, { namespace: ns, tag: tags[0], replicas });
-      for (let round = 1; round <= rounds; round++) {
-        const order = round % 2 ? nss : [...nss].reverse();
-        for (const { c, ns } of order) {
-          const t = await timed(c, { namespace: ns, tag: tags[round], replicas });
-          const key = `${c.label}@${replicas}`;
-          results.set(key, [...(results.get(key) ?? []), t]);
-          process.stdout.write(`peers round ${round} ${c.label} ${replicas} replicas: total ${s(t.total)} s, migration ${s(t.migration)} s\n`);
-        }
-      }
-    }
-  } finally {
-    for (const ns of namespaces) deleteNamespace(ns);
-  }
+  await alternatingRounds(CONTENDERS, 'peer-bench', sizes, tags, async (c, namespace, replicas, tag, round) => {
+    const t = await timed(c, { namespace, tag, replicas });
+    if (!round) return;
+    const key = `${c.label}@${replicas}`;
+    results.set(key, [...(results.get(key) ?? []), t]);
+    process.stdout.write(`peers round ${round} ${c.label} ${replicas} replicas: total ${s(t.total)} s, migration ${s(t.migration)} s\n`);
+  });
   const med = (key: string, k: keyof Timing) => median(results.get(key)!.map(t => t[k]));
   const lines = [
     `- date: ${started}; rounds: ${rounds} (+1 warm-up) per contender and size, order alternating per round, medians; load average at start: ${loadAtStart}, at end: ${loadAverage()} (one 2-core node, shared with other jobs)`,

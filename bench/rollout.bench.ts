@@ -48,6 +48,7 @@ import { APP, appImage, MIGRATION, podsOf, SMALL } from './support/bench-app';
 import { flag, loadAverage, option, writeMarkdownBlock } from './support/cli';
 import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
 import { countingImage, requestLines, summarize } from './support/requests';
+import { alternatingRounds } from './support/rounds';
 import {
   apply, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_HOME, objectsOf,
   rolledOut, synthYaml, waitFor,
@@ -305,29 +306,13 @@ async function overheads(rounds: number): Promise<string[]> {
   const tags = Array.from({ length: rounds + 1 }, (_, i) => `o${i}`);
   for (const tag of tags) appImage(tag);
   const results = new Map<string, Overhead[]>();
-  const namespaces: string[] = [];
-  try {
-    for (const replicas of sizes) {
-      const nss = OVERHEAD_CONFIGS.map(c => {
-        const ns = createNamespace(`overhead-bench-${replicas}`);
-        namespaces.push(ns);
-        return { c, ns };
-      });
-      // Warm-up: the Deployment exists at this size; its pods are the "old" ones of the first round.
-      for (const { c, ns } of nss) await overheadRollout(ns, c, replicas, tags[0]);
-      for (let r = 1; r <= rounds; r++) {
-        const order = r % 2 ? nss : [...nss].reverse();
-        for (const { c, ns } of order) {
-          const o = await overheadRollout(ns, c, replicas, tags[r]);
-          const key = `${c.label}@${replicas}`;
-          results.set(key, [...(results.get(key) ?? []), o]);
-          process.stdout.write(`overhead round ${r} ${c.label} ${replicas} replicas: total ${fmt(o.total)} s, migration ${fmt(o.migration)} s, overhead ${fmt(o.overhead)} s\n`);
-        }
-      }
-    }
-  } finally {
-    for (const ns of namespaces) deleteNamespace(ns);
-  }
+  await alternatingRounds(OVERHEAD_CONFIGS, 'overhead-bench', sizes, tags, async (c, ns, replicas, tag, round) => {
+    const o = await overheadRollout(ns, c, replicas, tag);
+    if (!round) return;
+    const key = `${c.label}@${replicas}`;
+    results.set(key, [...(results.get(key) ?? []), o]);
+    process.stdout.write(`overhead round ${round} ${c.label} ${replicas} replicas: total ${fmt(o.total)} s, migration ${fmt(o.migration)} s, overhead ${fmt(o.overhead)} s\n`);
+  });
   const med = (key: string, k: 'total' | 'migration' | 'overhead') => median(results.get(key)!.map(o => o[k]));
   const target: { [n: number]: number } = { 2: 3000, 10: 6000 };
   const lines = [
