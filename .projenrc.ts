@@ -121,7 +121,7 @@ project.addTask('bench', {
 });
 
 project.addTask('rollout-bench', {
-  description: 'Rollout benchmark on a real cluster: rollout overhead beyond the migration before/after issue 21 at 2 and 10 replicas, gate latency, failures and API requests of each waiter (not run by CI)',
+  description: 'Rollout benchmark on a real cluster: rollout overhead beyond the migration before/after issue 21 at 2 and 10 replicas (and without the lock or the history), the library against its peers (the seed pattern by hand, CI sequencing), gate latency, failures and API requests of each waiter (not run by CI)',
   exec: 'ts-node --project tsconfig.dev.json bench/rollout.bench.ts',
   receiveArgs: true,
 });

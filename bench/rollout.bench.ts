@@ -25,33 +25,36 @@
  *    "before". Times are the cluster's own: the Job's creationTimestamp (the apply), the lock's and
  *    the migrate container's startedAt/finishedAt, the Job's Complete condition, the new pods'
  *    waiter and app containers and their Ready condition (1 s resolution); a second table splits
- *    the "after" releases into those steps.
+ *    the "after" releases into those steps. "after, no history" (MigrationHistory.none()) shows the
+ *    migration history's share (issue 27).
+ * 5. Peers (issue 29 item 6, bench/peer-bench.ts): the library against the seed pattern written by
+ *    hand and CI sequencing (bench/peers.ts), alternating order, at 2 and 10 replicas: apply -> every
+ *    new pod Ready on the cluster's timestamps, and library / peer.
  *
  * Options: --rounds 5 (after one warm-up), --window 120 (seconds counted), --skip-requests,
- * --skip-behaviour, --overhead-rounds 2, --skip-overhead, --only-overhead, --markdown (rewrites the
- * blocks between the rollout-bench and rollout-overhead markers in docs/performance.md). Uses
- * namespaces waiter-bench-* and overhead-bench-*, deleted at the end. Not run by CI.
+ * --skip-behaviour, --overhead-rounds 2, --skip-overhead, --only-overhead, --peer-rounds 3,
+ * --skip-peers, --only-peers, --skip-waiters (parts 1-3), --markdown (rewrites the blocks between the rollout-bench,
+ * rollout-overhead and rollout-peers markers in docs/performance.md). Uses namespaces
+ * waiter-bench-*, overhead-bench-* and peer-bench-*, deleted at the end. Not run by CI.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Size } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
-import { MigratedService, MigratedServiceProps, MigrationLock, Waiter } from '../src';
+import { peerComparison } from './peer-bench';
+import { MigratedService, MigratedServiceProps, MigrationHistory, MigrationLock, Waiter } from '../src';
+import { APP, appImage, MIGRATION, podsOf, SMALL } from './support/bench-app';
 import { flag, loadAverage, option, writeMarkdownBlock } from './support/cli';
 import { JobWatch, median, PodWatch, timestampedLog } from './support/observe';
 import { countingImage, requestLines, summarize } from './support/requests';
+import { alternatingRounds } from './support/rounds';
 import {
-  apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_HOME, objectsOf,
+  apply, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, LOCAL_K8S_HOME, objectsOf,
   rolledOut, synthYaml, waitFor,
 } from '../test/e2e/support';
 
 const DOC = path.resolve(__dirname, '..', 'docs', 'performance.md');
-const APP = 'registry.example.com/rollout-bench';
-const SMALL: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(10) },
-  memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-};
 
 interface WaiterUnderTest {
   readonly label: string;
@@ -65,11 +68,6 @@ const WAITERS: WaiterUnderTest[] = [
   { label: 'k8s-wait-for', make: image => Waiter.k8sWaitFor({ image }), ns: '' },
   { label: 'kubectl', make: image => Waiter.kubectl({ image, timeout: Duration.minutes(10) }), ns: '' },
 ];
-
-/** One tag of the app: the service (busybox httpd) and its migration share the image. */
-function appImage(tag: string): void {
-  buildImage({ name: `${APP}:${tag}`, contents: { '/www/index.html': `${tag}\n` }, cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'] });
-}
 
 function release(w: WaiterUnderTest, tag: string, migration: string, waiterImage?: string): { yaml: string; jobName: string } {
   let jobName = '';
@@ -88,13 +86,10 @@ function release(w: WaiterUnderTest, tag: string, migration: string, waiterImage
   return { yaml, jobName };
 }
 
-const podsOf = (ns: string, tag: string): any[] => (getJson(['pods', '-n', ns])?.items ?? [])
-  .filter((p: any) => p.metadata.labels?.['pod-template-hash'] && p.spec.containers[0].image.endsWith(`:${tag}`) && !p.metadata.deletionTimestamp);
-
 interface Sample { migration: number; gate: number; podStart: number; total: number }
 
 async function rollout(w: WaiterUnderTest, tag: string): Promise<Sample> {
-  const { yaml, jobName } = release(w, tag, 'echo migrating; sleep 3; echo migrated');
+  const { yaml, jobName } = release(w, tag, MIGRATION);
   const job = new JobWatch(w.ns, jobName);
   const pods = new PodWatch(w.ns);
   try {
@@ -235,14 +230,18 @@ const OVERHEAD_CONFIGS: OverheadConfig[] = [
   { label: 'after', props: () => ({}) },
   // The lock's share of "after": the same defaults without it (what MigrationLock.none() saves).
   { label: 'after, no lock', props: () => ({ migrationLock: MigrationLock.none() }) },
+  // The history's share of "after" (issue 27): its record container, the lock's and the waiter's reads.
+  { label: 'after, no history', props: () => ({ migrationHistory: MigrationHistory.none() }) },
 ];
 
 /** The steps of a release, in order, each read from the cluster's timestamps (1 s resolution). */
 const STEPS = [
   'Job created -> its pod\'s first container starts',
-  'migration lock (init container) runs',
-  'lock ends -> migrate starts',
+  // The lock (which reads the history when it is on), or with "no lock" the history's own read.
+  'the Job\'s init container runs (lock; "no lock": history read)',
+  'it ends -> migrate starts',
   'migrate exits -> Job Complete',
+  'of which: migrate exits -> record-migration exits (the history)',
   'Complete -> the last gate (waiter) exits',
   'last gate exits -> last app container starts',
   'last app container starts -> last pod Ready',
@@ -263,7 +262,7 @@ async function overheadRollout(ns: string, config: OverheadConfig, replicas: num
       port: 8080,
       runAsUser: 1000,
       resources: SMALL,
-      migration: { command: ['sh', '-c', 'echo migrating; sleep 3; echo migrated'], resources: SMALL },
+      migration: { command: ['sh', '-c', MIGRATION], resources: SMALL },
       ...config.props(8080),
     }).jobName;
   });
@@ -280,17 +279,19 @@ async function overheadRollout(ns: string, config: OverheadConfig, replicas: num
   /** The latest of one timestamp over the new pods. */
   const lastOf = (f: (p: any) => string) => Math.max(...pods.map(p => Date.parse(f(p))));
   const lastReady = lastOf(p => p.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
-  const lock = (migratePod.status.initContainerStatuses ?? [])[0]?.state?.terminated;
+  const init = (migratePod.status.initContainerStatuses ?? [])[0]?.state?.terminated;
   const complete = Date.parse(job.status.conditions.find((c: any) => c.type === 'Complete').lastTransitionTime);
   const gateStart = lastOf(p => p.status.initContainerStatuses[0].state.terminated.startedAt);
   const gateExit = lastOf(p => p.status.initContainerStatuses[0].state.terminated.finishedAt);
   const appStart = lastOf(p => p.status.containerStatuses[0].state.running.startedAt);
-  const firstStart = lock ? Date.parse(lock.startedAt) : Date.parse(run.startedAt);
+  const record = migratePod.status.containerStatuses.find((c: any) => c.name === 'record-migration')?.state.terminated;
+  const firstStart = init ? Date.parse(init.startedAt) : Date.parse(run.startedAt);
   const steps = [
     firstStart - applied,
-    lock ? Date.parse(lock.finishedAt) - Date.parse(lock.startedAt) : undefined,
-    lock ? Date.parse(run.startedAt) - Date.parse(lock.finishedAt) : undefined,
+    init ? Date.parse(init.finishedAt) - Date.parse(init.startedAt) : undefined,
+    init ? Date.parse(run.startedAt) - Date.parse(init.finishedAt) : undefined,
     complete - Date.parse(run.finishedAt),
+    record ? Date.parse(record.finishedAt) - Date.parse(run.finishedAt) : undefined,
     gateExit - complete,
     appStart - gateExit,
     lastReady - appStart,
@@ -305,29 +306,13 @@ async function overheads(rounds: number): Promise<string[]> {
   const tags = Array.from({ length: rounds + 1 }, (_, i) => `o${i}`);
   for (const tag of tags) appImage(tag);
   const results = new Map<string, Overhead[]>();
-  const namespaces: string[] = [];
-  try {
-    for (const replicas of sizes) {
-      const nss = OVERHEAD_CONFIGS.map(c => {
-        const ns = createNamespace(`overhead-bench-${replicas}`);
-        namespaces.push(ns);
-        return { c, ns };
-      });
-      // Warm-up: the Deployment exists at this size; its pods are the "old" ones of the first round.
-      for (const { c, ns } of nss) await overheadRollout(ns, c, replicas, tags[0]);
-      for (let r = 1; r <= rounds; r++) {
-        const order = r % 2 ? nss : [...nss].reverse();
-        for (const { c, ns } of order) {
-          const o = await overheadRollout(ns, c, replicas, tags[r]);
-          const key = `${c.label}@${replicas}`;
-          results.set(key, [...(results.get(key) ?? []), o]);
-          process.stdout.write(`overhead round ${r} ${c.label} ${replicas} replicas: total ${fmt(o.total)} s, migration ${fmt(o.migration)} s, overhead ${fmt(o.overhead)} s\n`);
-        }
-      }
-    }
-  } finally {
-    for (const ns of namespaces) deleteNamespace(ns);
-  }
+  await alternatingRounds(OVERHEAD_CONFIGS, 'overhead-bench', sizes, tags, async (c, ns, replicas, tag, round) => {
+    const o = await overheadRollout(ns, c, replicas, tag);
+    if (!round) return;
+    const key = `${c.label}@${replicas}`;
+    results.set(key, [...(results.get(key) ?? []), o]);
+    process.stdout.write(`overhead round ${round} ${c.label} ${replicas} replicas: total ${fmt(o.total)} s, migration ${fmt(o.migration)} s, overhead ${fmt(o.overhead)} s\n`);
+  });
   const med = (key: string, k: 'total' | 'migration' | 'overhead') => median(results.get(key)!.map(o => o[k]));
   const target: { [n: number]: number } = { 2: 3000, 10: 6000 };
   const lines = [
@@ -344,7 +329,14 @@ async function overheads(rounds: number): Promise<string[]> {
       lines.push(`| ${c.label} | ${replicas} | ${fmt(med(key, 'total'))} | ${fmt(med(key, 'migration'))} | ${fmt(med(key, 'overhead'))} | ${results.get(key)!.map(o => fmt(o.overhead)).join(', ')} | ${ratio.toFixed(2)} | ${c.label === 'after' ? `≤ ${target[replicas] / 1000}` : ''} |`);
     }
   }
-  // Where the overhead goes, per step, for the current defaults with and without the lock.
+  // The history's share (issue 27's target: nothing beyond the timestamps' ±1 s).
+  lines.push('');
+  for (const replicas of sizes) {
+    const share = med(`after@${replicas}`, 'overhead') - med(`after, no history@${replicas}`, 'overhead');
+    lines.push(`- the migration history's share at ${replicas} replicas ("after" - "after, no history", medians): ${fmt(share)} s; `
+      + `target (issue 27) within ±1 s: **${Math.abs(share) <= 1000 ? 'met' : 'not met'}**`);
+  }
+  // Where the overhead goes, per step, for the current defaults without the lock or the history.
   const shown = OVERHEAD_CONFIGS.filter(c => c.label.startsWith('after'));
   const columns = sizes.flatMap(n => shown.map(c => ({ key: `${c.label}@${n}`, head: `${c.label}, ${n} s` })));
   lines.push('', `| step (medians, each ±1 s) | ${columns.map(c => c.head).join(' | ')} |`, `|:--|${columns.map(() => '--:').join('|')}|`);
@@ -361,12 +353,17 @@ async function overheads(rounds: number): Promise<string[]> {
 async function main(): Promise<void> {
   const found = ensureCluster();
   if (!found.cluster) throw new Error(`rollout-bench needs a cluster: ${found.skip}`);
-  if (!flag('skip-overhead')) {
+  if (!flag('skip-overhead') && !flag('only-peers')) {
     const text = (await overheads(option('overhead-rounds', 2))).join('\n');
     process.stdout.write(`\n${text}\n`);
     if (flag('markdown')) writeMarkdownBlock(DOC, 'rollout-overhead', text);
   }
-  if (flag('only-overhead')) return;
+  if (!flag('skip-peers') && !flag('only-overhead')) {
+    const text = (await peerComparison(option('peer-rounds', 3))).join('\n');
+    process.stdout.write(`\n${text}\n`);
+    if (flag('markdown')) writeMarkdownBlock(DOC, 'rollout-peers', text);
+  }
+  if (flag('only-overhead') || flag('only-peers') || flag('skip-waiters')) return;
   const rounds = option('rounds', 5);
   const windowSeconds = option('window', 120);
   const tags = Array.from({ length: rounds + 1 }, (_, i) => `r${i}`);
