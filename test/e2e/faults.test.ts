@@ -81,13 +81,21 @@ describeIfKnex(TITLE, cluster => {
   const applied = () => pg.psql('SELECT name FROM knex_migrations ORDER BY id', db).split('\n').filter(Boolean);
   const migrateRunning = (job: string) => waitFor(`${job}'s migrate running`, () => podsOf(job).some(p => migrate(p)?.state?.running) || undefined,
     { namespace: ns, timeoutMs: 240_000 });
-  /** Stop a component of the local cluster for `seconds`, then start it again with up.sh. */
+  /**
+   * Stop a component of the local cluster for `seconds` (SIGKILL, as a crash or a node's restart
+   * would: a SIGTERMed API server drains for longer than the outage), then start it again with
+   * up.sh, always, so a failing test never leaves the cluster down for the files after it.
+   */
   const outage = async (component: string, seconds: number) => {
     const pid = Number(fs.readFileSync(path.join(LOCAL_K8S_DIR, 'pids', `${component}.pid`), 'utf-8'));
-    process.kill(pid, 'SIGTERM');
-    await new Promise(r => setTimeout(r, seconds * 1000));
-    const up = spawnSync(path.join(LOCAL_K8S_HOME, 'up.sh'), { encoding: 'utf-8', timeout: 180_000 });
-    if (up.status !== 0) throw new Error(`up.sh failed: ${up.stdout}${up.stderr}`);
+    try {
+      process.kill(pid, 'SIGKILL');
+      await waitFor(`${component} gone`, () => { try { process.kill(pid, 0); return undefined; } catch { return true; } }, { timeoutMs: 30_000 });
+      await new Promise(r => setTimeout(r, seconds * 1000));
+    } finally {
+      const up = spawnSync(path.join(LOCAL_K8S_HOME, 'up.sh'), { encoding: 'utf-8', timeout: 180_000 });
+      if (up.status !== 0) throw new Error(`up.sh failed: ${up.stdout}${up.stderr}`);
+    }
     await waitFor('the API server answers', () => kubectl(['get', '--raw', '/readyz'], { allowFail: true }).code === 0 || undefined, { timeoutMs: 120_000 });
   };
 

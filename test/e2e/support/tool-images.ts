@@ -11,8 +11,8 @@ import * as path from 'path';
 import { Cluster, describeOnCluster } from './cluster';
 import { buildImage } from './images';
 import { djangoProject } from '../../tools/django-project';
-import { alembicFiles } from '../../tools/presets/alembic';
 import { NPM_MODULES } from '../../tools/harness';
+import { alembicFiles } from '../../tools/presets/alembic';
 import { MigrationSql } from '../../tools/sql';
 
 const NPM = '/usr/lib/node_modules/npm';
