@@ -3,7 +3,7 @@
  * checked against the CLI's model of the same rule on many generated histories), and the migrate
  * wrapper (the tool runs unless the check said skip; its exit code is handed on).
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -90,6 +90,19 @@ describe.each(runnable.map(s => [s.label, s.argv!] as const))('the migrate wrapp
     const r = run('sh', '-c', 'echo broken >&2; exit 3');
     expect({ status: r.status, err: r.stderr, exit: exitFile() }).toEqual({ status: 3, err: 'broken\n', exit: '3\n' });
   });
+
+  test('GIVEN the tool runs WHEN the container gets SIGTERM (an eviction) THEN the tool gets it too, and its exit code is handed on', async () => {
+    const ready = path.join(dir, 'ready');
+    const tool = `trap 'echo got TERM; exit 7' TERM; touch ${ready}; while :; do sleep 0.1; done`;
+    const child = spawn(argv[0], [...argv.slice(1), '-c', script, 'migrate', 'sh', '-c', tool], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', d => { out += d; });
+    const ended = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+    // No clock: wait for the tool to say it is running, however long a busy machine takes.
+    while (!fs.existsSync(ready)) await new Promise(r => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    expect({ code: await ended, out, exit: exitFile() }).toEqual({ code: 7, out: 'got TERM\n', exit: '7\n' });
+  }, 30_000);
 
   test('GIVEN the check wrote a skip file THEN the tool does not run, the reason is printed and 0 handed on', () => {
     fs.writeFileSync(path.join(dir, path.basename(HISTORY_FILES.skip)), 'v1 migrated at T; not running its migration again\n');

@@ -119,7 +119,10 @@ printf '%s\\n' "$why" >${HISTORY_FILES.skip}
  * What the migrate container runs in the migration image: the tool, unless the history check
  * found this step already done; its exit code goes to the exit file for the record container.
  * Arguments: the tool's command and arguments. Needs a POSIX \`sh\` in the image (its builtins
- * only). The tool runs as a child, not by \`exec\`, so that its exit code can be written.
+ * only). The tool runs as a child, not by \`exec\`, so that its exit code can be written; the
+ * shell is the container's PID 1, which ignores signals it does not trap, so it passes SIGTERM and
+ * SIGINT on: an evicted or deleted migration stops when the kubelet says so, not after the grace
+ * period (a retry pod of the same Job may take the migration lock as soon as it starts).
  *
  * @internal
  */
@@ -129,8 +132,16 @@ export const MIGRATE_WRAPPER_SCRIPT = `if [ -f ${HISTORY_FILES.skip} ]; then
   echo 0 >${HISTORY_FILES.exit}
   exit 0
 fi
-"$@"
-rc=$?
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
+while :; do
+  wait "$child"
+  rc=$?
+  # A trapped signal ends the wait early (rc > 128): wait again until the tool has ended.
+  kill -0 "$child" 2>/dev/null || break
+done
 echo "$rc" >${HISTORY_FILES.exit}
 exit "$rc"
 `;
