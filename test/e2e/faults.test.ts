@@ -141,8 +141,11 @@ describeIfKnex(TITLE, cluster => {
     // The status command, as a CI step, judges the recovered release done (nothing to page about)
     // once v2's pods have finished terminating.
     const out: string[] = [];
-    expect({ code: statusCli(['status', 'shop', '-n', ns, '--kubeconfig', cluster().kubeconfig, '--tag', 'v3', '--wait', '--timeout', '120s'],
-      { out: l => out.push(l), err: l => out.push(l) }), out }).toEqual({ code: 0, out: expect.arrayContaining(['release v3 is done']) });
+    expect({
+      code: statusCli(['status', 'shop', '-n', ns, '--kubeconfig', cluster().kubeconfig, '--tag', 'v3', '--wait', '--timeout', '120s'],
+        { out: l => out.push(l), err: l => out.push(l) }),
+      out,
+    }).toEqual({ code: 0, out: expect.arrayContaining(['release v3 is done']) });
   }, 900_000);
 
   test('the kubelet stopped for 20 s while the migrate container runs: the Job completes once and the gate opens', async () => {
