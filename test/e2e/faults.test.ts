@@ -10,22 +10,17 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
   apply, Cluster, createNamespace, deleteNamespace, getJson, jobConditions, kubectl, LOCAL_K8S_DIR, LOCAL_K8S_HOME,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,
 } from './support';
-import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
+import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration, TOOL_RESOURCES } from './support/tool-images';
 import { Delivery, MigratedService, MigrationTool } from '../../src';
 import { main as statusCli } from '../../src/status';
 import { Postgres, startPostgres } from '../support/postgres';
 
 const REPOSITORY = 'registry.example.com/faults-knex';
-const MIGRATION_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(20) },
-  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
-};
 /** A migration outside a transaction that sleeps SLOW_SECONDS first (long enough to be hit by a fault). */
 const slow = (sql: string) => `exports.config = { transaction: false };
 exports.up = async knex => {
@@ -67,7 +62,7 @@ describeIfKnex(TITLE, cluster => {
         delivery: Delivery.kubectl(),
         envFrom: [kplus.Env.fromSecret(kplus.Secret.fromSecretName(chart, 'db', 'shop-db'))],
         envVariables: { SLOW_SECONDS: kplus.EnvValue.fromValue(`${slowSeconds}`) },
-        migration: { tool: MigrationTool.knex(), resources: MIGRATION_RESOURCES },
+        migration: { tool: MigrationTool.knex(), resources: TOOL_RESOURCES },
       }).jobName;
     }), ns);
     return job;

@@ -7,22 +7,17 @@
  * .ci/install-tools.sh; PostgreSQL runs on the node IP. The same steps on the host, with the lock
  * row read in between: test/tools/knex-stale-lock.test.ts.
  */
-import { Duration, Size } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
   apply, createNamespace, deleteNamespace, getJson, kubectl, synthYaml, waitFor,
 } from './support';
-import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
+import { describeIfKnex, HAVE_KNEX, knexImage, knexMigration, TOOL_RESOURCES } from './support/tool-images';
 import { Delivery, MigratedService, MigrationTool } from '../../src';
 import { Postgres, startPostgres } from '../support/postgres';
 import { SQL } from '../tools/sql';
 
 const REPOSITORY = 'registry.example.com/tools-knex';
-
-const RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(20) },
-  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
-};
 
 /** The second migration runs outside a transaction and sleeps while SLOW_SECONDS is set. */
 const SLOW = `exports.config = { transaction: false };
@@ -60,11 +55,11 @@ describeIfKnex(TITLE, cluster => {
         imageTag: tag,
         replicas: 0,
         runAsUser: 1000,
-        resources: RESOURCES,
+        resources: TOOL_RESOURCES,
         delivery: Delivery.kubectl(),
         envFrom: [kplus.Env.fromSecret(kplus.Secret.fromSecretName(chart, 'db', 'widgets-db'))],
         envVariables,
-        migration: { tool: MigrationTool.knex(), resources: RESOURCES, activeDeadline },
+        migration: { tool: MigrationTool.knex(), resources: TOOL_RESOURCES, activeDeadline },
       }).jobName;
     }), ns);
     return job;

@@ -7,24 +7,17 @@
  * it, which is held until `allow-rollback`. Migration runs are counted from the tool's own
  * history table; times come from the cluster's timestamps.
  */
-import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
   apply, Cluster, createNamespace, deleteNamespace, describeOnCluster, getJson, jobConditions, kubectl, objectsOf,
   rolledOut, SMALL_RESOURCES, synthYaml, waitFor,
 } from './support';
-import { alembicImage, djangoImage, HAVE_ALEMBIC, HAVE_DJANGO, HAVE_KNEX, knexImage, knexMigration } from './support/tool-images';
+import { alembicImage, djangoImage, HAVE_ALEMBIC, HAVE_DJANGO, HAVE_KNEX, knexImage, knexMigration, TOOL_RESOURCES } from './support/tool-images';
 import { Delivery, MigratedService, MigrationHistory, MigrationTool } from '../../src';
 import { main as allowRollbackCli } from '../../src/allow-rollback';
 import { realKubectl } from '../../src/status';
 import { Postgres, startPostgres } from '../support/postgres';
-
-/** The tools load Node or Python: more memory than the service's sleep. */
-const MIGRATION_RESOURCES: kplus.ContainerResources = {
-  cpu: { request: kplus.Cpu.millis(20) },
-  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
-};
 
 const SQL = [
   'CREATE TABLE widgets (id integer PRIMARY KEY)',
@@ -115,7 +108,7 @@ function rollbackScenarios(t: ToolCase, cluster: () => Cluster): void {
         command: ['sleep', '2147483647'],
         delivery: Delivery.kubectl(),
         envFrom: [kplus.Env.fromSecret(kplus.Secret.fromSecretName(chart, 'db', 'shop-db'))],
-        migration: { tool: t.tool(), resources: MIGRATION_RESOURCES },
+        migration: { tool: t.tool(), resources: TOOL_RESOURCES },
         migrationHistory: MigrationHistory.configMap({ jobHistoryLimit: 2 }),
         postRollout: contract ? { command: ['sh', '-c', `echo contract step of v${n}`] } : undefined,
       }).jobName;

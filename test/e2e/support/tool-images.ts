@@ -8,12 +8,20 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Cluster, describeOnCluster } from './cluster';
 import { buildImage } from './images';
 import { djangoProject } from '../../tools/django-project';
 import { NPM_MODULES } from '../../tools/harness';
 import { alembicFiles } from '../../tools/presets/alembic';
 import { MigrationSql } from '../../tools/sql';
+
+/** Requests and limits of a container that runs a tool (Node or Python): more memory than a sleep. */
+export const TOOL_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(20) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(384) },
+};
 
 const NPM = '/usr/lib/node_modules/npm';
 const PYTHON = '/usr/bin/python3.11';
