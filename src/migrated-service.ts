@@ -177,6 +177,10 @@ export class MigratedService extends Construct {
         tag: r.key.value,
         annotations: r.delivery.postRolloutAnnotations,
         deployment: this.deployment,
+        sharedRoles: {
+          ...this.migrationLock && { lock: this.migrationLock.role },
+          ...this.migrationHistory && { history: this.migrationHistory.role },
+        },
       });
       this.postRolloutJob = post.job;
       this.postRolloutJobName = post.jobName;
@@ -185,8 +189,6 @@ export class MigratedService extends Construct {
       this.postRolloutServiceAccount = post.serviceAccount;
       this.postRolloutRole = post.role;
       this.postRolloutRoleBinding = post.roleBinding;
-      this.migrationLock?.roleBinding.addSubjects(post.serviceAccount);
-      this.migrationHistory?.roleBinding.addSubjects(post.serviceAccount);
       this.migrationHistory?.allowAnnotating(post.jobName);
     }
     this.heldWorkloads.push({ kind: 'Deployment', name: this.deployment.name });

@@ -97,7 +97,9 @@ describe('MigrationHistory.configMap() (the default)', () => {
     ]);
     const binding = historyObjects(m, 'RoleBinding')[0];
     expect(binding.roleRef.name).toBe('orders-migration-history');
-    expect(binding.subjects.map((s: any) => s.name)).toEqual(['orders-migration', 'orders-post-rollout']);
+    expect(binding.subjects.map((s: any) => s.name)).toEqual(['orders-migration']);
+    const own = m.find(o => o.kind === 'RoleBinding' && o.metadata.name === 'orders-post-rollout-history');
+    expect([own?.roleRef.name, own?.subjects.map((s: any) => s.name)]).toEqual(['orders-migration-history', ['orders-post-rollout']]);
     // No ServiceAccount of its own: the migration runs as the lock's.
     expect(historyObjects(m, 'ServiceAccount')).toEqual([]);
   });

@@ -89,7 +89,8 @@ describe('MigrationLock.lease() (the default)', () => {
     expect(job.metadata.labels[LABEL]).toBe('myapp');
     expect(spec.initContainers.map(tokenMounts)).toEqual([1, 1]);
     expect(spec.volumes.filter((v: any) => v.projected)).toHaveLength(1);
-    expect(lockObjects(m, 'RoleBinding')[0].subjects.map((s: any) => s.name)).toEqual(['myapp-migration', 'myapp-post-rollout']);
+    expect(lockObjects(m, 'RoleBinding')[0].subjects.map((s: any) => s.name)).toEqual(['myapp-migration']);
+    expect(m.find(o => o.kind === 'RoleBinding' && o.metadata.name === 'myapp-post-rollout-lock')?.subjects.map((s: any) => s.name)).toEqual(['myapp-post-rollout']);
   });
 
   test('a derived name that would pass 63 characters is cut and hashed; the label keeps the service name', () => {

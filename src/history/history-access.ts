@@ -31,7 +31,7 @@ export class MigrationHistoryAccess extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The history's Role. */
   public readonly role: kplus.Role;
-  /** Binds `role` to the migration's ServiceAccount (and the post-rollout Job's, when there is one). */
+  /** Binds `role` to the migration's ServiceAccount (the post-rollout Job binds it in a RoleBinding of its own). */
   public readonly roleBinding: kplus.RoleBinding;
 
   constructor(scope: Construct, id: string, props: MigrationHistoryAccessProps) {

@@ -5,6 +5,7 @@ import { ResolvedPostRollout } from './resolve';
 import { rolloutWaiter } from './rollout-wait';
 import { POD_SPEC_PATH } from '../pod/pod-spec';
 import { createMigrationJob, ReleasePod } from '../run/job';
+import { fitName } from '../version-key';
 
 /**
  * What the post-rollout migration is built from.
@@ -20,6 +21,11 @@ export interface PostRolloutMigrationProps {
   readonly annotations: { [key: string]: string };
   /** The service's Deployment: the first workload whose rollout it waits for. */
   readonly deployment: kplus.Deployment;
+  /**
+   * Roles of the release this Job also needs (the lock's, the history's), by the suffix of the
+   * RoleBinding that binds each to its ServiceAccount.
+   */
+  readonly sharedRoles: { [suffix: string]: kplus.Role };
 }
 
 /**
@@ -34,6 +40,12 @@ export class PostRolloutMigration extends Construct {
   /** `get` on the service's Deployment and each gated Deployment, StatefulSet and DaemonSet; `list` on pods. */
   public readonly role: kplus.Role;
   public readonly roleBinding: kplus.RoleBinding;
+  /**
+   * Its bindings to the release's shared Roles, by suffix. Its own, not subjects added to the
+   * Roles' bindings: the next release may drop the post-rollout migration and rewrite those
+   * bindings while this Job still runs.
+   */
+  public readonly sharedRoleBindings: { [suffix: string]: kplus.RoleBinding } = {};
   public readonly job: kplus.Job;
   public readonly jobName: string;
 
@@ -50,6 +62,12 @@ export class PostRolloutMigration extends Construct {
     this.role.allow(['list'], kplus.ApiResource.PODS);
     this.roleBinding = new kplus.RoleBinding(this, 'RoleBinding', { metadata, role: this.role });
     this.roleBinding.addSubjects(this.serviceAccount);
+    for (const [suffix, role] of Object.entries(props.sharedRoles)) {
+      const name = fitName(`${run.rbacName}-${suffix}`);
+      const binding = new kplus.RoleBinding(this, `RoleBinding-${suffix}`, { metadata: { ...metadata, name }, role });
+      binding.addSubjects(this.serviceAccount);
+      this.sharedRoleBindings[suffix] = binding;
+    }
     this.job = createMigrationJob(this, 'Job', {
       name: run.jobName,
       component: 'post-rollout-migration',
