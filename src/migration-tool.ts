@@ -35,6 +35,30 @@ export interface CustomMigrationToolOptions {
   readonly unlockCommand?: string[];
 }
 
+/**
+ * Whether a migration cancelled by the lock timeout may run again: `safe`, or why not.
+ *
+ * @internal
+ */
+export type LockTimeoutRetryFact = 'safe' | { readonly refused: string };
+
+/** What the library knows of a tool. */
+interface ToolFacts {
+  readonly name: string;
+  readonly command: string[];
+  readonly check?: string[];
+  /** @default false */
+  readonly needsWritableHome?: boolean;
+  readonly stockImage?: string;
+  readonly unlockCommand?: string[];
+  /** Indices of the check command's arguments the library wrote. @default - none */
+  readonly ownCheckArgs?: number[];
+  /** Why the tool's PostgreSQL client does not read PGOPTIONS. @default - it does */
+  readonly sessionOptionsUnsupported?: string;
+  /** @default - depends on the user's migrations: no retry unless asked for */
+  readonly lockTimeoutRetry?: LockTimeoutRetryFact;
+}
+
 /** Options for presets whose commands take a migrations directory. */
 export interface MigrationDirOptions {
   /**
@@ -103,9 +127,14 @@ export class MigrationTool {
    * are pending from Prisma 4.3.0 on. Runs in the app image, which must hold the Prisma CLI and its engines.
    */
   public static prisma(): MigrationTool {
-    return new MigrationTool('prisma', ['npx', 'prisma', 'migrate', 'deploy'],
-      ['npx', 'prisma', 'migrate', 'status'], true, undefined, undefined, undefined,
-      'its schema engine has a PostgreSQL client of its own that does not read PGOPTIONS');
+    return new MigrationTool({
+      name: 'prisma',
+      command: ['npx', 'prisma', 'migrate', 'deploy'],
+      check: ['npx', 'prisma', 'migrate', 'status'],
+      needsWritableHome: true,
+      sessionOptionsUnsupported: 'its schema engine has a PostgreSQL client of its own that does not read PGOPTIONS',
+      lockTimeoutRetry: { refused: 'a failed migration must be marked with `prisma migrate resolve` before `migrate deploy` runs it again' },
+    });
   }
 
   /**
@@ -116,13 +145,19 @@ export class MigrationTool {
     const check = (options.checkHeadsFlag ?? true)
       ? ['alembic', 'current', '--check-heads']
       : ['python', '-c', ALEMBIC_AT_HEAD];
-    return new MigrationTool('alembic', ['alembic', 'upgrade', 'head'], check, false, undefined);
+    return new MigrationTool({ name: 'alembic', command: ['alembic', 'upgrade', 'head'], check, lockTimeoutRetry: 'safe' });
   }
 
   /** Flyway: `flyway migrate`; check `flyway validate` (fails on pending migrations). Base image `flyway/flyway`. */
   public static flyway(): MigrationTool {
-    return new MigrationTool('flyway', ['flyway', 'migrate'], ['flyway', 'validate'], false, 'flyway/flyway', undefined, undefined,
-      'it connects with pgjdbc, which does not read PGOPTIONS (Flyway\'s initSql and pgjdbc\'s "options" URL parameter do)');
+    return new MigrationTool({
+      name: 'flyway',
+      command: ['flyway', 'migrate'],
+      check: ['flyway', 'validate'],
+      stockImage: 'flyway/flyway',
+      sessionOptionsUnsupported: 'it connects with pgjdbc, which does not read PGOPTIONS (Flyway\'s initSql and pgjdbc\'s "options" URL parameter do)',
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /**
@@ -130,9 +165,14 @@ export class MigrationTool {
    * Its lock row survives a killed run: `liquibase release-locks` clears it (`clearStaleToolLock`).
    */
   public static liquibase(): MigrationTool {
-    return new MigrationTool('liquibase', ['liquibase', 'update'], undefined, false, 'liquibase/liquibase',
-      ['liquibase', 'release-locks'], undefined,
-      'it connects with pgjdbc, which does not read PGOPTIONS (pgjdbc\'s "options" URL parameter does)');
+    return new MigrationTool({
+      name: 'liquibase',
+      command: ['liquibase', 'update'],
+      stockImage: 'liquibase/liquibase',
+      unlockCommand: ['liquibase', 'release-locks'],
+      sessionOptionsUnsupported: 'it connects with pgjdbc, which does not read PGOPTIONS (pgjdbc\'s "options" URL parameter does)',
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /**
@@ -145,34 +185,48 @@ export class MigrationTool {
     const given = option('atlas', 'dir', options.dir, 'file://migrations');
     // Atlas parses --dir as a URL; a bare path would fail at run time, not at synth.
     const dir = given.includes('://') ? given : `file://${given}`;
-    return new MigrationTool('atlas', ['atlas', 'migrate', 'apply', '--url', url, '--dir', dir],
+    return new MigrationTool({
+      name: 'atlas',
+      command: ['atlas', 'migrate', 'apply', '--url', url, '--dir', dir],
       // `$$(` keeps Kubernetes from treating the shell substitution as a variable reference.
-      ['sh', '-c', 'test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{ .Status }}\')" = OK',
+      check: ['sh', '-c', 'test "$$(atlas migrate status --url "$1" --dir "$2" --format \'{{ .Status }}\')" = OK',
         'atlas-check', url, dir],
-      false, 'arigaio/atlas', undefined,
+      stockImage: 'arigaio/atlas',
       // The script is ours (its Go template is Atlas's, escaped for Helm); dir is the user's.
-      [2]);
+      ownCheckArgs: [2],
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /** golang-migrate: `migrate -path /migrations -database $(DATABASE_URL) up`. No check. Base image `migrate/migrate`. */
   public static golangMigrate(options: MigrationDirOptions = {}): MigrationTool {
-    return new MigrationTool('golang-migrate',
-      ['migrate', '-path', option('golangMigrate', 'dir', options.dir, '/migrations'), '-database', `$(${urlEnv('golangMigrate', options.urlEnv)})`, 'up'],
-      undefined, false, 'migrate/migrate');
+    return new MigrationTool({
+      name: 'golang-migrate',
+      command: ['migrate', '-path', option('golangMigrate', 'dir', options.dir, '/migrations'), '-database', `$(${urlEnv('golangMigrate', options.urlEnv)})`, 'up'],
+      stockImage: 'migrate/migrate',
+      lockTimeoutRetry: { refused: 'a failed migration marks the version dirty, and `up` refuses to run until `migrate force`' },
+    });
   }
 
   /** goose: `goose -dir migrations postgres $(DATABASE_URL) up`. No check in the CLI. */
   public static goose(options: GooseOptions = {}): MigrationTool {
-    return new MigrationTool('goose',
-      ['goose', '-dir', option('goose', 'dir', options.dir, 'migrations'), option('goose', 'driver', options.driver, 'postgres'),
+    return new MigrationTool({
+      name: 'goose',
+      command: ['goose', '-dir', option('goose', 'dir', options.dir, 'migrations'), option('goose', 'driver', options.driver, 'postgres'),
         `$(${urlEnv('goose', options.urlEnv)})`, 'up'],
-      undefined, false, undefined);
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /** dbmate: `dbmate --wait up`; check `dbmate status --exit-code`. Base image `ghcr.io/amacneil/dbmate`. */
   public static dbmate(): MigrationTool {
-    return new MigrationTool('dbmate', ['dbmate', '--wait', 'up'], ['dbmate', 'status', '--exit-code'],
-      false, 'ghcr.io/amacneil/dbmate');
+    return new MigrationTool({
+      name: 'dbmate',
+      command: ['dbmate', '--wait', 'up'],
+      check: ['dbmate', 'status', '--exit-code'],
+      stockImage: 'ghcr.io/amacneil/dbmate',
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /**
@@ -180,14 +234,22 @@ export class MigrationTool {
    * Runs `python`, as python images name it.
    */
   public static django(): MigrationTool {
-    return new MigrationTool('django', ['python', 'manage.py', 'migrate', '--noinput'],
-      ['python', 'manage.py', 'migrate', '--check'], false, undefined);
+    return new MigrationTool({
+      name: 'django',
+      command: ['python', 'manage.py', 'migrate', '--noinput'],
+      check: ['python', 'manage.py', 'migrate', '--check'],
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /** Rails: `bin/rails db:migrate`; check `bin/rails db:abort_if_pending_migrations`. */
   public static rails(): MigrationTool {
-    return new MigrationTool('rails', ['bin/rails', 'db:migrate'],
-      ['bin/rails', 'db:abort_if_pending_migrations'], false, undefined);
+    return new MigrationTool({
+      name: 'rails',
+      command: ['bin/rails', 'db:migrate'],
+      check: ['bin/rails', 'db:abort_if_pending_migrations'],
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /**
@@ -195,24 +257,40 @@ export class MigrationTool {
    * `npx knex migrate:unlock` clears it (`clearStaleToolLock`).
    */
   public static knex(): MigrationTool {
-    return new MigrationTool('knex', ['npx', 'knex', 'migrate:latest'], undefined, true, undefined, ['npx', 'knex', 'migrate:unlock']);
+    return new MigrationTool({
+      name: 'knex',
+      command: ['npx', 'knex', 'migrate:latest'],
+      needsWritableHome: true,
+      unlockCommand: ['npx', 'knex', 'migrate:unlock'],
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /** TypeORM: `npx typeorm migration:run -d dist/data-source.js`. No check in the CLI. */
   public static typeorm(options: TypeOrmOptions = {}): MigrationTool {
-    return new MigrationTool('typeorm',
-      ['npx', 'typeorm', 'migration:run', '-d', option('typeorm', 'dataSource', options.dataSource, 'dist/data-source.js')],
-      undefined, true, undefined);
+    return new MigrationTool({
+      name: 'typeorm',
+      command: ['npx', 'typeorm', 'migration:run', '-d', option('typeorm', 'dataSource', options.dataSource, 'dist/data-source.js')],
+      needsWritableHome: true,
+      lockTimeoutRetry: 'safe',
+    });
   }
 
   /** Sequelize: `npx sequelize-cli db:migrate`. No check in the CLI. */
   public static sequelize(): MigrationTool {
-    return new MigrationTool('sequelize', ['npx', 'sequelize-cli', 'db:migrate'], undefined, true, undefined);
+    return new MigrationTool({
+      name: 'sequelize',
+      command: ['npx', 'sequelize-cli', 'db:migrate'],
+      needsWritableHome: true,
+      lockTimeoutRetry: { refused: 'sequelize-cli runs migrations outside transactions, so a cancelled migration keeps its earlier statements and a retry would run them twice' },
+    });
   }
 
   /** sqitch: `sqitch deploy`. No check (`sqitch status` exits 0 with changes pending). Base image `sqitch/sqitch`. */
   public static sqitch(): MigrationTool {
-    return new MigrationTool('sqitch', ['sqitch', 'deploy'], undefined, false, 'sqitch/sqitch');
+    // Its deploy scripts are transactional only if they say BEGIN/COMMIT (as `sqitch add` writes
+    // them): no retry unless asked for.
+    return new MigrationTool({ name: 'sqitch', command: ['sqitch', 'deploy'], stockImage: 'sqitch/sqitch' });
   }
 
   /** A tool of your own. */
@@ -228,9 +306,13 @@ export class MigrationTool {
     if (options.unlockCommand !== undefined) {
       checkCommand(`MigrationTool.custom(${options.name}).unlockCommand`, options.unlockCommand);
     }
-    return new MigrationTool(options.name, [...options.command],
-      options.checkCommand ? [...options.checkCommand] : undefined, options.needsWritableHome ?? false, undefined,
-      options.unlockCommand ? [...options.unlockCommand] : undefined);
+    return new MigrationTool({
+      name: options.name,
+      command: [...options.command],
+      check: options.checkCommand ? [...options.checkCommand] : undefined,
+      needsWritableHome: options.needsWritableHome ?? false,
+      unlockCommand: options.unlockCommand ? [...options.unlockCommand] : undefined,
+    });
   }
 
   /** The tool's name. */
@@ -254,20 +336,28 @@ export class MigrationTool {
    */
   public readonly _sessionOptionsUnsupported?: string;
 
+  /**
+   * Whether a migration cancelled by the lock timeout may run again at once: `safe` where the tool
+   * runs each migration in a transaction (so a retry can never apply half of one twice), a reason
+   * where a retry is unsafe or cannot succeed, undefined where it depends on the user's migrations.
+   *
+   * @internal
+   */
+  public readonly _lockTimeoutRetry?: LockTimeoutRetryFact;
+
   /** Indices of the check command's arguments the library wrote (not the user's options). */
   private readonly ownCheckArgs: number[];
 
-  private constructor(name: string, command: string[], check: string[] | undefined,
-    needsWritableHome: boolean, stockImage: string | undefined, unlockCommand?: string[], ownCheckArgs: number[] = [],
-    sessionOptionsUnsupported?: string) {
-    this.name = name;
-    this.command = command;
-    this.checkCommand = check;
-    this.needsWritableHome = needsWritableHome;
-    this.stockImage = stockImage;
-    this.unlockCommand = unlockCommand;
-    this.ownCheckArgs = ownCheckArgs;
-    this._sessionOptionsUnsupported = sessionOptionsUnsupported;
+  private constructor(facts: ToolFacts) {
+    this.name = facts.name;
+    this.command = facts.command;
+    this.checkCommand = facts.check;
+    this.needsWritableHome = facts.needsWritableHome ?? false;
+    this.stockImage = facts.stockImage;
+    this.unlockCommand = facts.unlockCommand;
+    this.ownCheckArgs = facts.ownCheckArgs ?? [];
+    this._sessionOptionsUnsupported = facts.sessionOptionsUnsupported;
+    this._lockTimeoutRetry = facts.lockTimeoutRetry;
   }
 
   /**

@@ -128,7 +128,9 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
 
   // --- the runs: the migration, then the post-rollout migration with the migration's defaults ---
   const migrationRepository = props.migration?.image ?? props.image;
-  const runContext = { path, key, serviceRepository: props.image, locked, serviceEnv: props.envVariables ?? {}, fail };
+  const runContext = {
+    path, key, serviceRepository: props.image, locked, wrapped: history !== undefined, serviceEnv: props.envVariables ?? {}, fail,
+  };
   const migration: ResolvedMigration = {
     ...resolveRun(props.migration, {
       ...runContext,

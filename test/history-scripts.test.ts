@@ -1,7 +1,8 @@
 /**
  * The history's shell parts, run under sh, dash and busybox sh: the waiter's verdict (held or not,
  * checked against the CLI's model of the same rule on many generated histories), and the migrate
- * wrapper (the tool runs unless the check said skip; its exit code is handed on).
+ * wrapper (the tool runs unless the check said skip; its exit code is handed on; a lock timeout is
+ * run again when the environment asks for retries).
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -103,6 +104,67 @@ describe.each(runnable.map(s => [s.label, s.argv!] as const))('the migrate wrapp
     child.kill('SIGTERM');
     expect({ code: await ended, out, exit: exitFile() }).toEqual({ code: 7, out: 'got TERM\n', exit: '7\n' });
   }, 30_000);
+
+  test('GIVEN a tool that writes to both streams THEN each line reaches its own stream, a last line without newline too', () => {
+    const r = run('sh', '-c', 'echo out1; echo err1 >&2; echo out2; printf err2 >&2');
+    expect({ status: r.status, out: r.stdout, err: r.stderr }).toEqual({ status: 0, out: 'out1\nout2\n', err: 'err1\nerr2\n' });
+  });
+
+  describe('retries of a lock timeout', () => {
+    /** A tool that prints PostgreSQL's lock timeout and fails its first `failures` runs, counting its runs in a file. */
+    const flaky = (failures: number, message = 'ERROR:  canceling statement due to lock timeout') => {
+      const count = path.join(dir, 'runs');
+      return ['sh', '-c', `n=$(cat ${count} 2>/dev/null || echo 0); n=$((n + 1)); echo $n >${count}; echo "run $n"; ` +
+        `if [ $n -le ${failures} ]; then echo '${message}' >&2; exit 1; fi; echo migrated`];
+    };
+    const runs = () => Number(fs.readFileSync(path.join(dir, 'runs'), 'utf-8'));
+    const withRetries = (retries: string | undefined, tool: string[]) => spawnSync(argv[0], [...argv.slice(1), '-c', script, 'migrate', ...tool], {
+      encoding: 'utf-8',
+      env: { PATH: process.env.PATH, ...(retries === undefined ? {} : { LOCK_TIMEOUT_RETRIES: retries, LOCK_TIMEOUT_BACKOFF: '1' }) },
+    });
+
+    test('GIVEN two lock timeouts and 3 retries THEN the third run migrates, after waits of 1 s and 2 s, and 0 is handed on', () => {
+      const r = withRetries('3', flaky(2));
+      expect({ status: r.status, runs: runs(), out: r.stdout, exit: exitFile() })
+        .toEqual({ status: 0, runs: 3, out: 'run 1\nrun 2\nrun 3\nmigrated\n', exit: '0\n' });
+      expect(r.stderr).toBe([
+        'ERROR:  canceling statement due to lock timeout',
+        'migration cancelled by the lock timeout; running it again in 1s (retry 1 of 3)',
+        'ERROR:  canceling statement due to lock timeout',
+        'migration cancelled by the lock timeout; running it again in 2s (retry 2 of 3)',
+      ].join('\n') + '\n');
+    }, 30_000);
+
+    test('GIVEN a lock timeout every time THEN it gives up after the last retry with the tool\'s exit code, saying so', () => {
+      const r = withRetries('1', flaky(9));
+      expect({ status: r.status, runs: runs(), exit: exitFile() }).toEqual({ status: 1, runs: 2, exit: '1\n' });
+      expect(r.stderr).toMatch(/migration cancelled by the lock timeout 2 times; giving up \(lockTimeoutRetries: 1\)\n$/);
+    }, 30_000);
+
+    test('GIVEN a failure that is not a lock timeout THEN it is not retried', () => {
+      const r = withRetries('3', flaky(1, 'ERROR:  relation "widgets" does not exist'));
+      expect({ status: r.status, runs: runs(), err: r.stderr }).toEqual({ status: 1, runs: 1, err: 'ERROR:  relation "widgets" does not exist\n' });
+    });
+
+    test('GIVEN no retries in the environment (the default of tools that cannot retry) THEN a lock timeout fails at once, as before', () => {
+      const r = withRetries(undefined, flaky(1));
+      expect({ status: r.status, runs: runs(), err: r.stderr }).toEqual({ status: 1, runs: 1, err: 'ERROR:  canceling statement due to lock timeout\n' });
+    });
+
+    test('GIVEN it waits to retry WHEN the container gets SIGTERM THEN it ends with the failed run\'s exit code and runs nothing more', async () => {
+      const child = spawn(argv[0], [...argv.slice(1), '-c', script, 'migrate', ...flaky(9)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH, LOCK_TIMEOUT_RETRIES: '3', LOCK_TIMEOUT_BACKOFF: '120' },
+      });
+      let err = '';
+      child.stderr.on('data', d => { err += d; });
+      const ended = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+      // No clock: wait until it says it waits to retry. Were the signal lost, the test would time out.
+      while (!err.includes('running it again in 120s')) await new Promise(r => setTimeout(r, 20));
+      child.kill('SIGTERM');
+      expect({ code: await ended, runs: runs(), exit: exitFile() }).toEqual({ code: 1, runs: 1, exit: '1\n' });
+    }, 30_000);
+  });
 
   test('GIVEN the check wrote a skip file THEN the tool does not run, the reason is printed and 0 handed on', () => {
     fs.writeFileSync(path.join(dir, path.basename(HISTORY_FILES.skip)), 'v1 migrated at T; not running its migration again\n');

@@ -259,7 +259,7 @@ describe('the migration Job', () => {
     expect(spec.backoffLimit).toBe(2);
   });
 
-  test('the Job and the service share envFrom and env; the Job adds its session timeouts (test/session-timeouts.test.ts)', () => {
+  test('the Job and the service share envFrom and env; the Job adds its session timeouts and their retries (test/session-timeouts.test.ts, test/lock-timeout-retry.test.ts)', () => {
     const m = synth(chart => {
       const { config, secret } = configAndSecret(chart);
       new MigratedService(chart, 'myapp', baseProps({
@@ -271,7 +271,8 @@ describe('the migration Job', () => {
     const expectedFrom = [{ configMapRef: { name: 'myapp-config' } }, { secretRef: { name: 'myapp-db' } }];
     expect(jobContainer(m).envFrom).toEqual(expectedFrom);
     expect(appContainer(m).envFrom).toEqual(expectedFrom);
-    expect(jobContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }, { name: 'PGOPTIONS', value: '-c lock_timeout=3s' }]);
+    expect(jobContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }, { name: 'PGOPTIONS', value: '-c lock_timeout=3s' },
+      { name: 'LOCK_TIMEOUT_RETRIES', value: '3' }, { name: 'LOCK_TIMEOUT_BACKOFF', value: '5' }]);
     expect(appContainer(m).env).toEqual([{ name: 'APP_ENV', value: 'prod' }]);
   });
 
@@ -657,8 +658,8 @@ describe('what else reaches the objects', () => {
       'app.kubernetes.io/version': 'v1.2.3',
       'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
     };
-    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'RoleBinding',
-      'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceAccount']);
+    expect(m.map(o => o.kind).sort()).toEqual(['Deployment', 'Job', 'Job', 'Role', 'Role', 'Role', 'Role',
+      'RoleBinding', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceAccount']);
     for (const o of m) expect([o.kind, o.metadata.labels]).toEqual([o.kind, expect.objectContaining(common)]);
   });
 

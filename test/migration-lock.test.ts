@@ -187,10 +187,13 @@ describe('clearStaleToolLock', () => {
     const migrate = job.spec.template.spec.containers[0];
     expect(clear.command).toEqual(['npx', 'knex', 'migrate:unlock']);
     expect(clear.args).toBeUndefined();
-    // The migration container but for name, command and the termination-message policy (only `migrate` says why the Job failed).
+    // The migration container but for name, command, the termination-message policy (only `migrate` says why the Job failed)
+    // and the wrapper's retry settings (only `migrate` runs through the wrapper).
     const { terminationMessagePolicy, ...rest } = migrate;
     expect(terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    expect({ ...clear, name: 'migrate', command: migrate.command }).toEqual(rest);
+    const wrapperEnv = (e: any) => e.name.startsWith('LOCK_TIMEOUT_');
+    expect(migrate.env.filter(wrapperEnv).map((e: any) => e.name)).toEqual(['LOCK_TIMEOUT_RETRIES', 'LOCK_TIMEOUT_BACKOFF']);
+    expect({ ...clear, name: 'migrate', command: migrate.command }).toEqual({ ...rest, env: migrate.env.filter((e: any) => !wrapperEnv(e)) });
     expect(clear.env).toEqual(expect.arrayContaining([{ name: 'HOME', value: '/tmp' }, { name: 'DATABASE_URL', value: 'postgres://db' }]));
     expect(tokenMounts(clear)).toBe(0);
   });

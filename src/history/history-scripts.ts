@@ -30,6 +30,10 @@ export const HISTORY_FILES = {
   read: '/tmp/.migration-history',
   skip: '/tmp/.migration-skip',
   exit: '/tmp/.migration-exit',
+  /** The migrate wrapper's own: the running tool's pid, its exit code, whether it hit the lock timeout. */
+  toolPid: '/tmp/.migration-tool-pid',
+  toolExit: '/tmp/.migration-tool-exit',
+  lockTimeout: '/tmp/.migration-lock-timeout',
 };
 
 /**
@@ -118,11 +122,17 @@ printf '%s\\n' "$why" >${HISTORY_FILES.skip}
 /**
  * What the migrate container runs in the migration image: the tool, unless the history check
  * found this step already done; its exit code goes to the exit file for the record container.
- * Arguments: the tool's command and arguments. Needs a POSIX \`sh\` in the image (its builtins
- * only). The tool runs as a child, not by \`exec\`, so that its exit code can be written; the
- * shell is the container's PID 1, which ignores signals it does not trap, so it passes SIGTERM and
- * SIGINT on: an evicted or deleted migration stops when the kubelet says so, not after the grace
- * period (a retry pod of the same Job may take the migration lock as soon as it starts).
+ * Arguments: the tool's command and arguments. Needs a POSIX \`sh\` in the image (its builtins,
+ * and \`sleep\` between retries). The tool runs as a child, not by \`exec\`, so that its exit
+ * code can be written; the shell is the container's PID 1, which ignores signals it does not trap,
+ * so it passes SIGTERM and SIGINT on: an evicted or deleted migration stops when the kubelet says
+ * so, not after the grace period (a retry pod of the same Job may take the migration lock as soon
+ * as it starts).
+ *
+ * The tool's stdout and stderr pass through line by line, each to its own stream, watched for
+ * PostgreSQL's "canceling statement due to lock timeout". When the tool failed with it, it runs
+ * again after \`LOCK_TIMEOUT_BACKOFF\` seconds (doubling, up to 60), at most
+ * \`LOCK_TIMEOUT_RETRIES\` times (unset: never). Any other failure, or a signal, ends the run.
  *
  * @internal
  */
@@ -132,15 +142,58 @@ export const MIGRATE_WRAPPER_SCRIPT = `if [ -f ${HISTORY_FILES.skip} ]; then
   echo 0 >${HISTORY_FILES.exit}
   exit 0
 fi
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM
-trap 'kill -INT "$child" 2>/dev/null' INT
+retries=\${LOCK_TIMEOUT_RETRIES:-0}
+delay=\${LOCK_TIMEOUT_BACKOFF:-5}
+stop=
+forward() {
+  stop=1
+  pid=
+  [ -s ${HISTORY_FILES.toolPid} ] && read -r pid <${HISTORY_FILES.toolPid}
+  [ -z "$pid" ] || kill "-$1" "$pid" 2>/dev/null
+}
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+watch() {
+  while IFS= read -r line || [ -n "$line" ]; do
+    printf '%s\\n' "$line"
+    case $line in *'due to lock timeout'*) echo 1 >${HISTORY_FILES.lockTimeout} ;; esac
+  done
+}
+run() {
+  { { "$@" 2>&1 >&3 3>&- &
+      echo "$!" >${HISTORY_FILES.toolPid}
+      wait "$!"
+      echo "$?" >${HISTORY_FILES.toolExit}
+    } | watch >&2
+  } 3>&1 | watch
+}
+attempt=0
 while :; do
-  wait "$child"
-  rc=$?
-  # A trapped signal ends the wait early (rc > 128): wait again until the tool has ended.
-  kill -0 "$child" 2>/dev/null || break
+  : >${HISTORY_FILES.lockTimeout}
+  : >${HISTORY_FILES.toolPid}
+  : >${HISTORY_FILES.toolExit}
+  run "$@" &
+  child=$!
+  while :; do
+    wait "$child"
+    # A trapped signal ends the wait early (rc > 128): wait again until the tool has ended.
+    kill -0 "$child" 2>/dev/null || break
+  done
+  rc=
+  read -r rc <${HISTORY_FILES.toolExit}
+  [ -n "$rc" ] || rc=1
+  [ "$rc" -ne 0 ] && [ -s ${HISTORY_FILES.lockTimeout} ] && [ -z "$stop" ] || break
+  if [ "$attempt" -ge "$retries" ]; then
+    [ "$retries" -eq 0 ] || echo "migration cancelled by the lock timeout $((attempt + 1)) times; giving up (lockTimeoutRetries: $retries)" >&2
+    break
+  fi
+  attempt=$((attempt + 1))
+  echo "migration cancelled by the lock timeout; running it again in \${delay}s (retry $attempt of $retries)" >&2
+  sleep "$delay" &
+  wait "$!"
+  [ -z "$stop" ] || break
+  delay=$((delay * 2))
+  [ "$delay" -le 60 ] || delay=60
 done
 echo "$rc" >${HISTORY_FILES.exit}
 exit "$rc"

@@ -1,6 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { retryEnv } from './lock-timeout-retry';
 import { MigrationRun } from './resolve';
 import { HISTORY_CHECK_SCRIPT, MIGRATE_WRAPPER_SCRIPT, RECORD_SCRIPT } from '../history/history-scripts';
 import { HISTORY_LABEL, MigrationHistorySpec } from '../history/migration-history';
@@ -156,10 +157,11 @@ function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: 
       envVariables: { ...lock.envVariables, ...env },
     }),
     checkContainer: (tmp: kplus.VolumeMount) => kubectlContainer(HISTORY_CONTAINER, HISTORY_CHECK_SCRIPT, tmp),
-    /** The migrate container runs the tool through the wrapper, in the image's shell. */
+    /** The migrate container runs the tool through the wrapper, in the image's shell; the wrapper retries lock timeouts. */
     wrap: (container: kplus.ContainerProps): kplus.ContainerProps => ({
       ...container,
       command: [history.shell, '-c', MIGRATE_WRAPPER_SCRIPT, MIGRATION_CONTAINER, ...container.command!],
+      envVariables: { ...container.envVariables, ...retryEnv(spec.run.lockTimeoutRetry) },
     }),
     recordContainer: (tmp: kplus.VolumeMount) => kubectlContainer(RECORD_CONTAINER, RECORD_SCRIPT, tmp, {
       HISTORY_SELECTOR: kplus.EnvValue.fromValue(`${HISTORY_LABEL}=${pod.serviceName},app.kubernetes.io/component=${spec.component}`),

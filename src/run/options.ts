@@ -108,6 +108,32 @@ export interface MigrationRunOptions extends RunAsOptions {
   readonly statementTimeout?: Duration;
 
   /**
+   * How many more times the migration runs when PostgreSQL cancelled it with the lock timeout
+   * (the tool failed and printed "canceling statement due to lock timeout"). A blocking
+   * transaction that ends within about half a minute then delays the release instead of failing
+   * it, and no query waits longer than `lockTimeout` at each attempt. Each retry runs the tool
+   * again in the same container, after `lockTimeoutRetryBackoff`, doubling each time. Safe only
+   * where the tool runs each migration in a transaction, so a cancelled migration left nothing
+   * behind: refused for Sequelize, golang-migrate and Prisma (docs/migration-tools.md says why per
+   * preset). Needs the migration history's wrapper (refused with `MigrationHistory.none()`). Any
+   * other failure is not retried.
+   *
+   * @default - 3 for the presets whose tool runs each migration in a transaction and whose
+   * lock timeout the library sets (Knex, TypeORM, Alembic, Django, Rails, dbmate, goose, Atlas);
+   * 0 for the others, custom tools and `command` (sqitch: its deploy scripts are transactional only
+   * if they say `BEGIN;`/`COMMIT;`, so set it yourself), and with `lockTimeout` off
+   */
+  readonly lockTimeoutRetries?: number;
+
+  /**
+   * The wait before the first retry of a lock timeout; it doubles for each next retry, up to 60 s.
+   * Whole seconds, at most 300.
+   *
+   * @default - 5 seconds
+   */
+  readonly lockTimeoutRetryBackoff?: Duration;
+
+  /**
    * Clear the lock the tool leaves behind when a run is killed (Knex's `migrate:unlock`,
    * Liquibase's `release-locks`), in an init container after the migration lock and before the
    * migration. Safe only because the migration lock guarantees that no other migration of the

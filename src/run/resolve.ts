@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { checkDuration, checkInt, checkRepository, checkStrings, Fail } from '../checks';
 import { checkCommand, MigrationTool } from '../migration-tool';
+import { LockTimeoutRetry, resolveLockTimeoutRetry } from './lock-timeout-retry';
 import { checkId, RunAsOptions } from '../pod/security';
 import { VersionKey } from '../version-key';
 import { MigrationRunOptions } from './options';
@@ -28,6 +29,8 @@ export interface MigrationRun {
   readonly unlockCommand?: string[];
   /** The lock and statement timeouts asked for (the post-rollout run inherits them). */
   readonly sessionTimeouts: SessionTimeouts;
+  /** How often a run cancelled by the lock timeout runs again (0: never), and the first wait before it. */
+  readonly lockTimeoutRetry: LockTimeoutRetry;
   /** The migrate container's own environment (PGOPTIONS with the timeouts), over the service's. */
   readonly env: { [name: string]: kplus.EnvValue };
 }
@@ -62,6 +65,8 @@ export interface RunContext {
   readonly serviceEnv: { [name: string]: kplus.EnvValue };
   /** Whether the migration lock is on (a tool's stale lock may then be cleared). */
   readonly locked: boolean;
+  /** Whether the migrate container runs the tool through the history's wrapper (which can retry). */
+  readonly wrapped: boolean;
   readonly fail: Fail;
 }
 
@@ -111,6 +116,7 @@ export function resolveRun(run: MigrationRunOptions, ctx: RunContext): Migration
     writableHome: run.writableHome ?? run.tool?.needsWritableHome ?? false,
     unlockCommand: unlockCommand(run, ctx),
     sessionTimeouts: session.timeouts,
+    lockTimeoutRetry: resolveLockTimeoutRetry(prop, run, run.tool, ctx.wrapped, session.timeouts.lockMs, fail),
     env: session.env,
   };
 }

@@ -149,7 +149,8 @@ export function runContainer(c: Container, workdir: string, pathDirs: string[] =
  * that works while it runs: `done` when it ends by itself, or `kill()` (SIGKILL to the group, as
  * the kubelet does after the grace period).
  */
-export function startContainer(c: Container, workdir: string, pathDirs: string[] = []): { done: Promise<RunResult>; kill(): Promise<RunResult> } {
+export function startContainer(c: Container, workdir: string, pathDirs: string[] = []):
+{ done: Promise<RunResult>; kill(): Promise<RunResult>; output(): string } {
   const { file, rest, argv, options, cleanup } = prepare(c, workdir, pathDirs);
   const child = spawn(file, rest, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -157,6 +158,8 @@ export function startContainer(c: Container, workdir: string, pathDirs: string[]
   child.stderr.on('data', d => { output += d; });
   const ended = new Promise<number | null>(resolve => child.on('close', code => resolve(code)));
   return {
+    /** What it printed so far. */
+    output: () => output,
     /** Resolves when the process ends by itself. */
     done: ended.then(status => { cleanup(); return { status, output, argv }; }),
     kill: async () => {
