@@ -5,6 +5,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedServiceError } from './errors';
+import { NAME_LABEL, VERSION_LABEL } from './facts';
 import { isLabelValue } from './version-key';
 
 /**
@@ -72,12 +73,15 @@ export function checkDuration(prop: string, value: Duration | undefined, fail: F
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 /** @internal */
-export function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (!ENV_NAME.test(name)) {
-      fail('envVariables key', name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
-    }
+export function checkEnvName(prop: string, name: unknown, fail: Fail): void {
+  if (typeof name !== 'string' || !ENV_NAME.test(name)) {
+    fail(prop, name, 'an environment variable name is letters, digits, "_", "-" and ".", not starting with a digit, e.g. "DATABASE_URL"');
   }
+}
+
+/** @internal */
+export function checkEnvNames(env: { [name: string]: kplus.EnvValue } | undefined, fail: Fail): void {
+  for (const name of Object.keys(env ?? {})) checkEnvName('envVariables key', name, fail);
 }
 
 const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -93,7 +97,7 @@ export function checkLabels(labels: { [key: string]: string } | undefined, fail:
     if (typeof v !== 'string' || !isLabelValue(v)) {
       fail(`labels["${k}"]`, v, 'a label value is at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric');
     }
-    if (k === 'app.kubernetes.io/name' || k === 'app.kubernetes.io/version') {
+    if (k === NAME_LABEL || k === VERSION_LABEL) {
       fail('labels key', k, 'this label is set by MigratedService from name and imageTag; set those props instead');
     }
   }

@@ -1,6 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import type { Fail } from './checks';
 import { MigratedServiceError } from './errors';
+import { podInputs } from './pod/pod-inputs';
+import { POD_SPEC_PATH, valueAt } from './pod/pod-spec';
 
 /** Helm's hook annotations. */
 const HELM_HOOK = 'helm.sh/hook';
@@ -183,7 +186,7 @@ export abstract class Delivery {
    */
   public static helmPreInstall(resource: IConstruct, weight?: number): void {
     const w = weight ?? -1;
-    checkInteger('weight of Delivery.helmPreInstall', w);
+    checkInteger('weight of Delivery.helmPreInstall', w, throwError);
     const obj = apiObjectOf(resource, 'Delivery.helmPreInstall');
     obj.metadata.addAnnotation(HELM_HOOK, 'pre-install,pre-upgrade');
     obj.metadata.addAnnotation(HELM_HOOK_WEIGHT, `${w}`);
@@ -203,7 +206,7 @@ export abstract class Delivery {
    */
   public static argoCdPreSync(resource: IConstruct, wave?: number): void {
     const w = wave ?? -1;
-    checkInteger('wave of Delivery.argoCdPreSync', w);
+    checkInteger('wave of Delivery.argoCdPreSync', w, throwError);
     const obj = apiObjectOf(resource, 'Delivery.argoCdPreSync');
     obj.metadata.addAnnotation(ARGO_HOOK, 'PreSync');
     obj.metadata.addAnnotation(ARGO_SYNC_WAVE, `${w}`);
@@ -215,14 +218,19 @@ export abstract class Delivery {
 
   protected constructor() {}
 
-  /** @internal */
-  public abstract _bind(): DeliverySpec;
+  /**
+   * The target's annotations and rules for this service, after checking its options (`fail` names
+   * the service).
+   *
+   * @internal
+   */
+  public abstract _bind(fail: Fail): DeliverySpec;
 }
 
 class FluxDelivery extends Delivery {
   public readonly kind = 'flux';
   constructor(private readonly options: FluxDeliveryOptions) { super(); }
-  public _bind(): DeliverySpec {
+  public _bind(_fail: Fail): DeliverySpec {
     return {
       versionedJobName: true,
       jobAnnotations: this.options.force === false ? {} : { [FLUX_FORCE]: 'Enabled' },
@@ -237,9 +245,9 @@ class ArgoCdDelivery extends Delivery {
   public readonly kind = 'argocd';
   constructor(private readonly options: ArgoCdDeliveryOptions) {
     super();
-    checkInteger('delivery (Delivery.argoCd) syncWave', options.syncWave);
   }
-  public _bind(): DeliverySpec {
+  public _bind(fail: Fail): DeliverySpec {
+    checkInteger('delivery (Delivery.argoCd) syncWave', this.options.syncWave, fail);
     const annotations: { [key: string]: string } = {
       [ARGO_HOOK]: 'PreSync',
       [ARGO_HOOK_DELETE_POLICY]: 'BeforeHookCreation',
@@ -273,9 +281,9 @@ class HelmDelivery extends Delivery {
   public readonly kind = 'helm';
   constructor(private readonly options: HelmDeliveryOptions) {
     super();
-    checkInteger('delivery (Delivery.helm) hookWeight', options.hookWeight);
   }
-  public _bind(): DeliverySpec {
+  public _bind(fail: Fail): DeliverySpec {
+    checkInteger('delivery (Delivery.helm) hookWeight', this.options.hookWeight, fail);
     const weight = this.options.hookWeight ?? 0;
     const check = this.options.checkHookInputs ?? true;
     const preHook = {
@@ -317,16 +325,22 @@ class HelmDelivery extends Delivery {
 
 class KubectlDelivery extends Delivery {
   public readonly kind = 'kubectl';
-  public _bind(): DeliverySpec {
+  public _bind(_fail: Fail): DeliverySpec {
     return { versionedJobName: true, jobAnnotations: {}, postRolloutAnnotations: {}, preMigrationAnnotations: {}, ownText: asIs };
   }
 }
 
-function checkInteger(prop: string, value: number | undefined): void {
+/** An ordering number of a hook: any whole number. */
+function checkInteger(prop: string, value: number | undefined, fail: Fail): void {
   if (value !== undefined && !Number.isInteger(value)) {
-    throw new MigratedServiceError(prop, value, 'it must be a whole number (negative runs earlier), e.g. -1');
+    fail(prop, value, 'it must be a whole number (negative runs earlier), e.g. -1');
   }
 }
+
+/** For the static helpers, which annotate an object of the app outside any service. */
+const throwError: Fail = (prop, value, fix) => {
+  throw new MigratedServiceError(prop, value, fix);
+};
 
 function apiObjectOf(resource: IConstruct, method: string): ApiObject {
   try {
@@ -402,7 +416,7 @@ function indexInputs(root: IConstruct): Map<string, ApiObject> {
 function hookInputErrors(job: IConstruct, rules: HookRules, index: HookInputIndex): string[] {
   const json = ApiObject.of(job).toJson();
   const namespace = json.metadata.namespace;
-  const inputs = podInputs(json.spec.template.spec);
+  const inputs = podInputs(valueAt(json, POD_SPEC_PATH));
   const errors: string[] = [];
   for (const input of inputs) {
     const obj = index.get(input.kind, namespace, input.name);
@@ -432,44 +446,6 @@ function userPath(obj: ApiObject): string {
   return parent && parent.node.defaultChild === obj ? parent.node.path : obj.node.path;
 }
 
-interface PodInput {
-  readonly kind: 'ConfigMap' | 'Secret';
-  readonly name: string;
-  /** Where the pod spec refers to it, for the error message. */
-  readonly via: string;
-}
-
-/** ConfigMaps and Secrets a pod needs before it can start (optional references excluded). */
-function podInputs(spec: any): PodInput[] {
-  // The first reference of each object, by kind and name, in the order below.
-  const found = new Map<string, PodInput>();
-  const add = (kind: PodInput['kind'], ref: any, via: string) => {
-    if (!ref?.name || ref.optional === true) return;
-    const key = JSON.stringify([kind, ref.name]);
-    if (!found.has(key)) found.set(key, { kind, name: ref.name, via });
-  };
-  const container = (c: any) => {
-    for (const e of c.envFrom ?? []) {
-      add('ConfigMap', e.configMapRef, 'envFrom');
-      add('Secret', e.secretRef, 'envFrom');
-    }
-    for (const e of c.env ?? []) {
-      add('ConfigMap', e.valueFrom?.configMapKeyRef, `env ${e.name}`);
-      add('Secret', e.valueFrom?.secretKeyRef, `env ${e.name}`);
-    }
-  };
-  [...spec.initContainers ?? [], ...spec.containers ?? []].forEach(container);
-  for (const v of spec.volumes ?? []) {
-    add('ConfigMap', v.configMap, `volume ${v.name}`);
-    if (v.secret) add('Secret', { name: v.secret.secretName, optional: v.secret.optional }, `volume ${v.name}`);
-    for (const source of v.projected?.sources ?? []) {
-      add('ConfigMap', source.configMap, `volume ${v.name}`);
-      add('Secret', source.secret, `volume ${v.name}`);
-    }
-  }
-  for (const s of spec.imagePullSecrets ?? []) add('Secret', s, 'imagePullSecrets');
-  return [...found.values()];
-}
 
 /** Objects under `scope` with an unescaped "{{" in a string, which Helm would try to render. */
 function templateErrors(scope: IConstruct): string[] {

@@ -1,29 +1,22 @@
-import { ApiObject, App, Chart, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { alertGroups, AlertWorkload } from './alerts/alerts';
-import { failFor } from './checks';
-import { MigratedServiceError } from './errors';
-import { applyGateEdits, editAtSynth, GateEdits } from './gate/gate-edits';
-import { apiObjectOf, GATED_KINDS_TEXT, gatedKind, GatedKind, gateOwner, markGated } from './gate/gated-kind';
+import { COMPONENT_LABEL, COMPONENTS, IMAGE_TAG_ANNOTATION, NAME_LABEL, POST_ROLLOUT_JOB_ANNOTATION } from './facts';
+import { ReleaseGate } from './gate/gate';
+import { markGated } from './gate/gated-kind';
 import { MigrationHistoryAccess } from './history/history-access';
 import { MigrationLockAccess } from './lock/migration-lock';
 import { MigratedServiceProps } from './migrated-service-props';
-import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume, valueAt } from './pod/pod-spec';
-import { restrictedContainerSecurity, rootReason } from './pod/security';
+import { hardenPod, mountApiToken, POD_SPEC_PATH, tmpMount, tmpVolume } from './pod/pod-spec';
+import { restrictedContainerSecurity } from './pod/security';
 import { PostRolloutMigration } from './post-rollout/post-rollout-migration';
 import { ReleaseClaims } from './release-claims';
-import { POST_ROLLOUT_JOB_ANNOTATION } from './release-markers';
-import { IMAGE_TAG_ANNOTATION, resolveProps, ResolvedProps } from './resolve';
-import { SERVICE_RESOURCES } from './resources';
+import { resolveProps, ResolvedProps } from './resolve';
 import { createMigrationJob, ReleasePod } from './run/job';
 import { fitName } from './version-key';
 import { WaiterSpec } from './waiter';
 
-export { IMAGE_TAG_ANNOTATION } from './resolve';
-
-/** The volume name of the waiter's writable /tmp in a gated workload (its own `tmp` may exist). */
-const GATE_TMP_VOLUME = 'migration-waiter-tmp';
 
 /**
  * A database-backed service whose schema migration runs exactly once per image tag, before any
@@ -91,8 +84,8 @@ export class MigratedService extends Construct {
   private readonly postRolloutMigration?: PostRolloutMigration;
   /** Workloads whose pods wait in the waiter: the Deployment, then each gated one. */
   private readonly heldWorkloads: AlertWorkload[] = [];
-  /** How many ServiceAccounts of gated workloads were bound (construct ids). */
-  private gatedServiceAccounts = 0;
+  /** Holds other workloads of the release: `gate()`. */
+  private readonly releaseGate: ReleaseGate;
 
   constructor(scope: Construct, id: string, props: MigratedServiceProps) {
     super(scope, id);
@@ -149,7 +142,7 @@ export class MigratedService extends Construct {
     }
     this.job = createMigrationJob(this, 'Job', {
       name: r.jobName,
-      component: 'migration',
+      component: COMPONENTS.migration,
       step: 'migrated',
       annotations: r.delivery.jobAnnotations,
       run: r.migration,
@@ -195,6 +188,19 @@ export class MigratedService extends Construct {
     if (r.alerts) {
       this.alertRule = this.createAlertRule(waiter.container?.name);
     }
+    this.releaseGate = new ReleaseGate(this, 'Gate', {
+      servicePath: r.path,
+      serviceName: r.name,
+      serviceAccountName: this.serviceAccount.name,
+      namespace: ApiObject.of(this.deployment).metadata.namespace,
+      waiterRoleBinding: this.roleBinding,
+      postRollout: this.postRolloutMigration,
+      labels: r.labels,
+      podAnnotations: r.annotations,
+      progressDeadlineSeconds: r.progressDeadline.toSeconds(),
+      waiter: tmp => this.bindWaiter(tmp),
+      onHeld: (kind, name) => this.heldWorkloads.push({ kind, name }),
+    });
     // Last: every object of the service exists, so a clash with another service is seen whole.
     ReleaseClaims.of(this.node.root).claim(this, this.name);
   }
@@ -254,120 +260,7 @@ export class MigratedService extends Construct {
    * @param workload a construct that synthesizes a Deployment, StatefulSet, DaemonSet, Job or CronJob of this namespace
    */
   public gate(workload: IConstruct): void {
-    const target = this.checkGatable(workload);
-    // Valid: from here on the workload is changed.
-    markGated(target.obj, this.resolved.path);
-    this.checkAtSynth(target);
-    const edits = this.gateEdits();
-    const held = edits.initContainers.length > 0;
-    this.wireGateRbac(target, held);
-    const serviceAccountName = held && this.roleBinding ? this.serviceAccount.name : undefined;
-    editAtSynth(target.obj, json => applyGateEdits(json, target.kind.podSpecPath, { ...edits, serviceAccountName }));
-  }
-
-  /** Step 1 of `gate()`: whether `workload` can be gated; fails naming what it got. */
-  private checkGatable(workload: IConstruct): GateTarget {
-    const r = this.resolved;
-    const fail = failFor(r.path);
-    const path = workload?.node?.path ?? String(workload);
-    const obj = apiObjectOf(workload);
-    const kind = gatedKind(workload); // undefined for anything else, undefined and null included
-    if (!obj || !kind) {
-      const what = obj ? `it synthesizes ${obj.apiVersion} ${obj.kind}` : 'it synthesizes no Kubernetes object (no ApiObject, itself or as its default child)';
-      return fail('workload of gate()', path, `${what}; only ${GATED_KINDS_TEXT} can be gated, made with cdk8s-plus of any ` +
-        'version, an imported Kube* class or an ApiObject' +
-        `${obj?.kind === 'Pod' ? ' (a bare Pod cannot get an init container once it runs: wrap it in a Job or Deployment)' : ''}`);
-    }
-    const owner = gateOwner(obj);
-    if (owner !== undefined) {
-      fail('workload of gate()', path, owner === r.path
-        ? 'this MigratedService gates it already (its own Deployment is always gated); gate each workload once'
-        : `it is gated already by MigratedService "${owner}"; a workload can wait for one migration only: ` +
-          'gate it from the service whose database it uses');
-    }
-    const namespace = ApiObject.of(this.deployment).metadata.namespace;
-    const theirs = obj.metadata.namespace;
-    if (theirs !== namespace) {
-      fail('workload of gate()', path, `it is in namespace ${JSON.stringify(theirs ?? null)}, the service in ` +
-        `${JSON.stringify(namespace ?? null)}; the waiter reads the Job (and its Role binds) in one namespace: ` +
-        'create the workload in the same chart or namespace');
-    }
-    // A cdk8s-plus workload without containers yet cannot be rendered; the check at synth covers it.
-    let podSpec: any;
-    try {
-      podSpec = valueAt(obj.toJson(), kind.podSpecPath);
-    } catch {
-      podSpec = undefined;
-    }
-    const problem = (podSpec?.containers ?? []).length > 0 ? rootProblem(podSpec) : undefined;
-    if (problem) fail('workload of gate()', path, problem);
-
-    // When the waiter reads the Job (there is a RoleBinding), whose token does it get?
-    const serviceAccount: string | undefined = podSpec?.serviceAccountName ?? podSpec?.serviceAccount;
-    if (this.roleBinding && !serviceAccount && podSpec?.automountServiceAccountToken === true) {
-      fail('workload of gate()', path, 'it has automountServiceAccountToken: true but no ServiceAccount of its own, so ' +
-        'gating it would hand its containers the waiter\'s token; give it its own serviceAccount (it is then bound ' +
-        'to the waiter\'s Role) or turn the token off');
-    }
-    return { workload, path, obj, kind, namespace, serviceAccount };
-  }
-
-  /** Containers added after `gate()` are checked when the app is synthesized. */
-  private checkAtSynth(target: GateTarget): void {
-    const toJson = target.obj.toJson.bind(target.obj); // before the gate's own edits
-    const owner = `workload of gate() of MigratedService "${this.resolved.path}"`;
-    target.workload.node.addValidation({
-      validate: () => {
-        const later = rootProblem(valueAt(toJson(), target.kind.podSpecPath));
-        return later ? [new MigratedServiceError(owner, target.path, later).message] : [];
-      },
-    });
-  }
-
-  /**
-   * Step 2 of `gate()`: the post-rollout migration waits for the workload's rollout too, and a
-   * held workload with a ServiceAccount of its own gets the waiter's read access to the Job.
-   */
-  private wireGateRbac(target: GateTarget, held: boolean): void {
-    if (this.postRolloutMigration && target.kind.rollout) {
-      this.postRolloutMigration.waitForRolloutOf(target.kind.rollout, target.obj.name);
-    }
-    if (held) {
-      this.heldWorkloads.push({ kind: target.obj.kind as AlertWorkload['kind'], name: target.obj.name });
-      if (this.roleBinding && target.serviceAccount) {
-        this.roleBinding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this,
-          `GatedServiceAccount${this.gatedServiceAccounts++}`, target.serviceAccount, { namespaceName: target.namespace }));
-      }
-    }
-  }
-
-  /**
-   * What `gate()` adds to a workload, in the API's spelling: the waiter (rendered once by
-   * cdk8s-plus-28, as for the service's own pods, then copied verbatim), its volumes, the labels,
-   * the tag and the library's defaults.
-   */
-  private gateEdits(): GateEdits {
-    const r = this.resolved;
-    const scratch = new Chart(new App(), 'gate');
-    const tmp = tmpVolume(scratch, 'MigrationWaiterTmp', GATE_TMP_VOLUME);
-    const waiter = this.bindWaiter(tmp);
-    const probe = new kplus.Deployment(scratch, 'probe', {
-      containers: [{ name: 'probe', image: 'probe', resources: SERVICE_RESOURCES }],
-      initContainers: waiter.container ? [waiter.container] : [],
-      volumes: [tmp],
-    });
-    if (waiter.container && this.roleBinding) mountApiToken(probe, POD_SPEC_PATH, 0);
-    const rendered = valueAt(scratch.toJson().find((o: any) => o.kind === 'Deployment'), POD_SPEC_PATH);
-    return {
-      labels: r.labels,
-      gatedBy: r.name,
-      progressDeadlineSeconds: r.progressDeadline.toSeconds(),
-      podAnnotations: r.annotations,
-      resources: rendered.containers[0].resources,
-      tmpVolume: rendered.volumes.find((v: any) => v.name === GATE_TMP_VOLUME),
-      initContainers: waiter.container ? [rendered.initContainers[0]] : [],
-      volumes: waiter.container ? rendered.volumes.filter((v: any) => v.name !== GATE_TMP_VOLUME) : [],
-    };
+    this.releaseGate.gate(workload);
   }
 
   /** The waiter's init container for a pod whose writable /tmp is `tmp`. */
@@ -476,25 +369,5 @@ export class MigratedService extends Construct {
  * renamed construct id. The component keeps the migration Job's pods (same name label) out.
  */
 function serverSelector(name: string): { [key: string]: string } {
-  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'server' };
-}
-
-/** What `gate()` found out about a workload it accepted. */
-interface GateTarget {
-  readonly workload: IConstruct;
-  /** Its construct path, for messages. */
-  readonly path: string;
-  readonly obj: ApiObject;
-  readonly kind: GatedKind;
-  readonly namespace?: string;
-  /** The ServiceAccount its pods run as, when they name one. */
-  readonly serviceAccount?: string;
-}
-
-/** Why the pods could run as root, with the fix, or undefined when they cannot. */
-function rootProblem(podSpec: any): string | undefined {
-  const why = rootReason(podSpec);
-  return why && `${why}; gated pods must pass the "restricted" Pod Security Standard: run as a non-root UID ` +
-    '(cdk8s-plus: securityContext: { ensureNonRoot: true, user: 1000 }; otherwise runAsNonRoot: true and ' +
-    'runAsUser: 1000 in the pod\'s or each container\'s securityContext), never privileged';
+  return { [NAME_LABEL]: name, [COMPONENT_LABEL]: COMPONENTS.server };
 }

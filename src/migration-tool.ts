@@ -1,3 +1,4 @@
+import { checkEnvName, Fail } from './checks';
 import { MigratedServiceError } from './errors';
 
 /**
@@ -406,12 +407,14 @@ function option(tool: string, prop: string, value: string | undefined, fallback:
   return value;
 }
 
+/** A tool is a value made before any service: its options fail where they are given. */
+const throwError: Fail = (prop, value, fix) => {
+  throw new MigratedServiceError(prop, value, fix);
+};
+
 function urlEnv(tool: string, name: string | undefined): string {
   const value = name ?? 'DATABASE_URL';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
-    throw new MigratedServiceError(`MigrationTool.${tool} urlEnv`, value,
-      'it must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*), e.g. "DATABASE_URL"');
-  }
+  checkEnvName(`MigrationTool.${tool} urlEnv`, value, throwError);
   return value;
 }
 

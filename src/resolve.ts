@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { resolveAlerts, ResolvedAlerts } from './alerts/alerts';
 import { checkDuration, checkEnvNames, checkInt, checkLabels, checkRepository, checkStrings, Fail, failFor } from './checks';
 import { Delivery, DeliverySpec } from './delivery';
+import { IMAGE_TAG_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, VERSION_LABEL } from './facts';
 import { MigrationHistory, MigrationHistorySpec } from './history/migration-history';
 import { MigrationLock, MigrationLockSpec } from './lock/migration-lock';
 import type { MigratedServiceProps } from './migrated-service-props';
@@ -10,7 +11,6 @@ import { checkCommand } from './migration-tool';
 import { isMutableTag } from './mutable-tag';
 import { checkId, RunAsOptions } from './pod/security';
 import { resolvePostRollout, ResolvedPostRollout } from './post-rollout/resolve';
-import { IMAGE_TAG_ANNOTATION } from './release-markers';
 import { MIGRATION_RESOURCES, SERVICE_RESOURCES } from './resources';
 import { MigrationRun, resolveRun } from './run/resolve';
 import { DEFAULT_LOCK_TIMEOUT } from './run/session-timeouts';
@@ -20,9 +20,6 @@ import { Waiter } from './waiter';
 
 /** Longest service name: a Service name is a DNS-1035 label. Derived names are cut to fit (fitName). */
 const MAX_NAME_LENGTH = 63;
-/** Annotation that carries the verbatim tag (label values cannot hold every OCI tag). */
-export { IMAGE_TAG_ANNOTATION };
-
 /**
  * The migration Job, validated and defaulted.
  *
@@ -113,12 +110,15 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
   const name = props.name ?? id;
   checkName(name, props.name === undefined, fail);
   checkRepository('image', props.image, fail);
-  const delivery = (props.delivery ?? Delivery.flux())._bind();
+  const delivery = (props.delivery ?? Delivery.flux())._bind(fail);
   const waiter = props.waiter ?? Waiter.kubectl();
+  if (!(waiter instanceof Waiter)) {
+    fail('waiter', waiter, 'pass Waiter.kubectl() (the default), Waiter.k8sWaitFor(), Waiter.schemaCheck() or Waiter.none()');
+  }
   if (props.migrationLock !== undefined && !(props.migrationLock instanceof MigrationLock)) {
     fail('migrationLock', props.migrationLock, 'pass MigrationLock.lease() (the default) or MigrationLock.none()');
   }
-  const lock = (props.migrationLock ?? MigrationLock.lease())._bind(name);
+  const lock = (props.migrationLock ?? MigrationLock.lease())._bind(name, fail);
   if (props.migrationHistory !== undefined && !(props.migrationHistory instanceof MigrationHistory)) {
     fail('migrationHistory', props.migrationHistory, 'pass MigrationHistory.configMap() (the default) or MigrationHistory.none()');
   }
@@ -147,6 +147,7 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     }),
     ttlAfterFinished: props.migration.ttlAfterFinished,
   };
+  waiter._check(migration.tool, fail);
   const postRollout = props.postRollout === undefined ? undefined : resolvePostRollout(props.postRollout, {
     ...runContext,
     defaults: {
@@ -220,9 +221,9 @@ export function resolveProps(path: string, id: string, props: MigratedServicePro
     fsGroup: props.fsGroup,
     imagePullSecret: props.imagePullSecret,
     labels: {
-      'app.kubernetes.io/name': name,
-      'app.kubernetes.io/version': key.labelValue,
-      'app.kubernetes.io/managed-by': 'cdk8s-migrated-service',
+      [NAME_LABEL]: name,
+      [VERSION_LABEL]: key.labelValue,
+      [MANAGED_BY_LABEL]: MANAGED_BY,
       ...props.labels,
     },
     annotations: { [IMAGE_TAG_ANNOTATION]: key.value },

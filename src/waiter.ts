@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { checkImageReference } from './checks';
-import { MigratedServiceError } from './errors';
+import { checkDuration, checkImageReference, Fail } from './checks';
+import { CONTAINERS } from './facts';
 import { HISTORY_VERDICT } from './history/history-scripts';
 import { kubectlScriptSetup } from './kubectl-script';
 import { MigrationTool } from './migration-tool';
@@ -177,6 +177,14 @@ export abstract class Waiter {
 
   protected constructor() {}
 
+  /**
+   * Check the waiter's options and whether it can gate this service, before any object exists;
+   * `fail` names the service's construct path.
+   *
+   * @internal
+   */
+  public _check(_tool: MigrationTool | undefined, _fail: Fail): void {}
+
   /** @internal */
   public abstract _bind(context: WaiterContext): WaiterSpec;
 }
@@ -186,8 +194,10 @@ class K8sWaitForWaiter extends Waiter {
   public readonly _jobVerbs = ['get'];
   constructor(private readonly options: K8sWaitForOptions) {
     super();
-    checkWaiterImage('waiter (Waiter.k8sWaitFor) image', options.image);
-    checkWaiterUid('waiter (Waiter.k8sWaitFor) runAsUser', options.runAsUser);
+  }
+
+  public _check(_tool: MigrationTool | undefined, fail: Fail): void {
+    checkWaiterOptions('Waiter.k8sWaitFor', this.options, fail);
   }
 
   public _bind(context: WaiterContext): WaiterSpec {
@@ -208,13 +218,11 @@ class KubectlWaiter extends Waiter {
   public readonly _readsHistory = true;
   constructor(private readonly options: KubectlWaiterOptions) {
     super();
-    checkWaiterImage('waiter (Waiter.kubectl) image', options.image);
-    checkWaiterUid('waiter (Waiter.kubectl) runAsUser', options.runAsUser);
-    const seconds = options.timeout?.toSeconds({ integral: false });
-    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 1)) {
-      throw new MigratedServiceError('waiter (Waiter.kubectl) timeout', `${seconds}s`,
-        'give a whole number of seconds of at least 1, e.g. Duration.minutes(10)');
-    }
+  }
+
+  public _check(_tool: MigrationTool | undefined, fail: Fail): void {
+    checkWaiterOptions('Waiter.kubectl', this.options, fail);
+    checkDuration('waiter (Waiter.kubectl) timeout', this.options.timeout, fail);
   }
 
   public _bind(context: WaiterContext): WaiterSpec {
@@ -222,7 +230,7 @@ class KubectlWaiter extends Waiter {
     return {
       container: apiWaiterContainer(context, this.options.image ?? KUBECTL_IMAGE,
         this.options.runAsUser ?? KUBECTL_UID, {
-          command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, 'wait-for-migration', context.jobName, `${timeout}`],
+          command: ['sh', '-c', KUBECTL_WAIT_SCRIPT, CONTAINERS.jobWaiter, context.jobName, `${timeout}`],
           envVariables: {
             TMPDIR: kplus.EnvValue.fromValue(TMP_PATH),
             ...context.historyName === undefined ? {} : {
@@ -239,25 +247,29 @@ class KubectlWaiter extends Waiter {
 class SchemaCheckWaiter extends Waiter {
   public readonly kind = 'schema-check';
 
-  public _bind(context: WaiterContext): WaiterSpec {
-    const check = context.tool?._checkCommandFor(context.ownText);
-    if (!context.tool) {
-      throw new MigratedServiceError('waiter', 'Waiter.schemaCheck()',
+  public _check(tool: MigrationTool | undefined, fail: Fail): void {
+    if (!tool) {
+      fail('waiter', 'Waiter.schemaCheck()',
         'it needs migration.tool to know the check command; set migration.tool to a MigrationTool with a check ' +
         '(e.g. MigrationTool.prisma()) or MigrationTool.custom({ ..., checkCommand: [...] }), or use Waiter.kubectl()');
     }
-    if (!check) {
-      throw new MigratedServiceError('waiter', 'Waiter.schemaCheck()',
-        `migration tool "${context.tool.name}" has no command that fails while migrations are pending; ` +
+    if (!tool.checkCommand) {
+      fail('waiter', 'Waiter.schemaCheck()',
+        `migration tool "${tool.name}" has no command that fails while migrations are pending; ` +
         'use Waiter.kubectl() or Waiter.k8sWaitFor(), or MigrationTool.custom({ ..., checkCommand: [...] })');
     }
+  }
+
+  public _bind(context: WaiterContext): WaiterSpec {
+    // _check made sure there is a tool with a check command.
+    const check = context.tool!._checkCommandFor(context.ownText)!;
     const env: { [name: string]: kplus.EnvValue } = { ...context.envVariables };
     if (context.migrationHome) {
       env.HOME = kplus.EnvValue.fromValue(TMP_PATH);
     }
     return {
       container: {
-        name: 'check-migration',
+        name: CONTAINERS.schemaCheck,
         image: context.migrationImage,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: check,
@@ -287,7 +299,7 @@ class NoWaiter extends Waiter {
 function apiWaiterContainer(context: WaiterContext, image: string, uid: number,
   run: Pick<kplus.ContainerProps, 'args' | 'command' | 'envVariables'>): kplus.ContainerProps {
   return {
-    name: 'wait-for-migration',
+    name: CONTAINERS.jobWaiter,
     image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: run.command,
@@ -299,16 +311,11 @@ function apiWaiterContainer(context: WaiterContext, image: string, uid: number,
   };
 }
 
-function checkWaiterUid(prop: string, uid: number | undefined): void {
-  checkId(prop, uid, (p, value, fix) => {
-    throw new MigratedServiceError(p, value, fix);
-  });
-}
-
-function checkWaiterImage(prop: string, image: string | undefined): void {
-  checkImageReference(prop, image, 'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"', (p, value, fix) => {
-    throw new MigratedServiceError(p, value, fix);
-  });
+/** The image and user every waiter of an image of its own takes. */
+function checkWaiterOptions(factory: string, options: { image?: string; runAsUser?: number }, fail: Fail): void {
+  checkImageReference(`waiter (${factory}) image`, options.image,
+    'give a full image reference, e.g. "groundnuty/k8s-wait-for@sha256:<digest>"', fail);
+  checkId(`waiter (${factory}) runAsUser`, options.runAsUser, fail);
 }
 
 /**
@@ -356,7 +363,7 @@ timeout=$2
 spacing=\${3:-30}
 deadline=$(($(date +%s) + timeout))
 fmt='${KUBECTL_WATCH_JSONPATH}'
-${kubectlScriptSetup('wait-for-migration')}fail() {
+${kubectlScriptSetup(CONTAINERS.jobWaiter)}fail() {
   echo "migration Job $job failed: $1: $2" >&2
   exit 1
 }

@@ -1,6 +1,7 @@
 import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, VersionKey, Waiter } from '../src';
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
+import { VersionKey } from '../src/version-key';
 import {
   all, baseProps, configAndSecret, initContainer, isHistoryObject, isLockObject, Manifest, one, synth, synthService, validateSchemas,
 } from './support/k8s';
@@ -122,7 +123,8 @@ describe('Delivery.argoCd()', () => {
   });
 
   test.each([1.5, NaN, Infinity])('GIVEN syncWave %p THEN it is rejected naming the prop', (wave) => {
-    expect(() => Delivery.argoCd({ syncWave: wave })).toThrow(/^Invalid delivery \(Delivery\.argoCd\) syncWave .*whole number/);
+    expect(() => synthService({ delivery: Delivery.argoCd({ syncWave: wave }) }))
+      .toThrow(/^Invalid delivery \(Delivery\.argoCd\) syncWave of MigratedService "test\/myapp" .*whole number/);
   });
 });
 
@@ -155,7 +157,8 @@ describe('Delivery.helm()', () => {
   });
 
   test('GIVEN hookWeight 0.5 THEN it is rejected naming the prop and the value', () => {
-    expect(() => Delivery.helm({ hookWeight: 0.5 })).toThrow('Invalid delivery (Delivery.helm) hookWeight 0.5: it must be a whole number');
+    expect(() => synthService({ delivery: Delivery.helm({ hookWeight: 0.5 }) }))
+      .toThrow('Invalid delivery (Delivery.helm) hookWeight of MigratedService "test/myapp" 0.5: it must be a whole number');
   });
 });
 

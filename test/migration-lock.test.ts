@@ -152,11 +152,13 @@ describe('MigrationLock.none()', () => {
 
 describe('bad input fails at synth, naming the prop, the value and the fix', () => {
   test.each(['', 'kubectl image', ' '])('MigrationLock.lease image %p', (image) => {
-    expect(() => MigrationLock.lease({ image })).toThrow(/^Invalid MigrationLock\.lease image .*give a full image reference with kubectl and sh/);
+    expect(() => synthService({ migrationLock: MigrationLock.lease({ image }) }))
+      .toThrow(/^Invalid migrationLock \(MigrationLock\.lease\) image of MigratedService "test\/myapp" .*give a full image reference with kubectl and sh/);
   });
 
   test.each([0, -1, 1.5])('MigrationLock.lease runAsUser %p', (runAsUser) => {
-    expect(() => MigrationLock.lease({ runAsUser })).toThrow(/^Invalid MigrationLock\.lease runAsUser/);
+    expect(() => synthService({ migrationLock: MigrationLock.lease({ runAsUser }) }))
+      .toThrow(/^Invalid migrationLock \(MigrationLock\.lease\) runAsUser of MigratedService "test\/myapp"/);
   });
 
   test('a migrationLock that is not a MigrationLock', () => {

@@ -1,7 +1,8 @@
 import { Chart, Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions, VersionKey } from '../src';
+import { Delivery, MigratedService, MigratedServiceProps, MigrationTool, PostRolloutOptions } from '../src';
 import { ROLLOUT_WAIT_SCRIPT } from '../src/post-rollout/rollout-wait';
+import { VersionKey } from '../src/version-key';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../src/waiter';
 import {
   baseProps, isHistoryObject, Manifest, RESTRICTED_CONTAINER, restrictedViolations, synth, synthYaml, toolCommand, validateSchemas,

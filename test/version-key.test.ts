@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { fitName, isLabelValue, VersionKey } from '../src';
+import { fitName, isLabelValue, VersionKey } from '../src/version-key';
 
 const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -2,7 +2,7 @@
  * What each Waiter adds to the synthesized output: the init container, and exactly the RBAC and
  * API token it needs. The kubectl waiter's script itself is run in test/waiter-script.test.ts.
  */
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { MigratedService, MigratedServiceProps, MigrationTool, Waiter } from '../src';
 import { all, baseProps, configAndSecret, initContainer, Manifest, one, RESTRICTED_CONTAINER, synth, synthService } from './support/k8s';
@@ -124,7 +124,9 @@ describe('Waiter.k8sWaitFor()', () => {
   });
 
   test.each(['', ' ', 'groundnuty/k8s-wait-for :v2.0'])('GIVEN image %j WHEN the waiter is made THEN it is refused naming the prop', image => {
-    expect(() => Waiter.k8sWaitFor({ image })).toThrow(`Invalid waiter (Waiter.k8sWaitFor) image ${JSON.stringify(image)}`);
+    // Checked when a service takes it, so the message names the service.
+    expect(() => synthService({ waiter: Waiter.k8sWaitFor({ image }) }))
+      .toThrow(`Invalid waiter (Waiter.k8sWaitFor) image of MigratedService "test/myapp" ${JSON.stringify(image)}`);
   });
 });
 
@@ -197,11 +199,13 @@ describe('Waiter.kubectl() (the default)', () => {
   });
 
   test('GIVEN a zero timeout WHEN the waiter is made THEN it is refused naming the prop and value', () => {
-    expect(() => Waiter.kubectl({ timeout: Duration.seconds(0) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "0s": give a whole number of seconds of at least 1');
+    expect(() => synthService({ waiter: Waiter.kubectl({ timeout: Duration.seconds(0) }) }))
+      .toThrow('Invalid waiter (Waiter.kubectl) timeout of MigratedService "test/myapp" "0s": it must be a whole number of seconds, at least 1');
   });
 
   test('GIVEN a timeout of 1.5 s WHEN the waiter is made THEN it is refused naming the prop and value', () => {
-    expect(() => Waiter.kubectl({ timeout: Duration.millis(1500) })).toThrow('Invalid waiter (Waiter.kubectl) timeout "1.5s"');
+    expect(() => synthService({ waiter: Waiter.kubectl({ timeout: Duration.millis(1500) }) }))
+      .toThrow('Invalid waiter (Waiter.kubectl) timeout of MigratedService "test/myapp" "1.5s"');
   });
 });
 
@@ -268,14 +272,23 @@ describe('Waiter.schemaCheck()', () => {
   test('GIVEN a tool without a check (liquibase) WHEN synthesized THEN it is refused, naming the tool and the alternatives', () => {
     const make = () => synthService({ migration: { tool: MigrationTool.liquibase() }, waiter: Waiter.schemaCheck() });
 
-    expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": migration tool "liquibase" has no command that fails while migrations are pending/);
+    expect(make).toThrow(/^Invalid waiter of MigratedService "test\/myapp" "Waiter\.schemaCheck\(\)": migration tool "liquibase" has no command that fails while migrations are pending/);
     expect(make).toThrow(/Waiter\.kubectl\(\)/);
+  });
+
+  test('GIVEN a tool without a check WHEN the service is made THEN it fails before any object of it exists', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test', { namespace: 'myapp' });
+    expect(() => new MigratedService(chart, 'myapp', baseProps({ migration: { tool: MigrationTool.liquibase() }, waiter: Waiter.schemaCheck() })))
+      .toThrow(/Waiter\.schemaCheck\(\)/);
+    // The construct node itself is added by the constructs library before the constructor body runs.
+    expect(chart.node.findAll().filter(c => c !== chart && c.node.id !== 'myapp')).toEqual([]);
   });
 
   test('GIVEN no tool, only a command WHEN synthesized THEN it is refused, saying it needs migration.tool', () => {
     const make = () => synthService({ migration: { command: ['npm', 'run', 'migrate'] }, waiter: Waiter.schemaCheck() });
 
-    expect(make).toThrow(/^Invalid waiter "Waiter\.schemaCheck\(\)": it needs migration\.tool/);
+    expect(make).toThrow(/^Invalid waiter of MigratedService "test\/myapp" "Waiter\.schemaCheck\(\)": it needs migration\.tool/);
     expect(make).toThrow(/MigrationTool\.custom\(\{ \.\.\., checkCommand: \[\.\.\.\] \}\), or use Waiter\.kubectl\(\)$/);
   });
 });
@@ -292,8 +305,8 @@ describe('Waiter.none()', () => {
 
 describe('waiter UIDs', () => {
   test.each([
-    ['k8sWaitFor', () => Waiter.k8sWaitFor({ runAsUser: 0 }), /^Invalid waiter \(Waiter.k8sWaitFor\) runAsUser 0: UID\/GID 0 is root/],
-    ['kubectl', () => Waiter.kubectl({ runAsUser: -1 }), /^Invalid waiter \(Waiter.kubectl\) runAsUser -1: it must be a whole number/],
+    ['k8sWaitFor', () => synthService({ waiter: Waiter.k8sWaitFor({ runAsUser: 0 }) }), /^Invalid waiter \(Waiter.k8sWaitFor\) runAsUser of MigratedService "test\/myapp" 0: UID\/GID 0 is root/],
+    ['kubectl', () => synthService({ waiter: Waiter.kubectl({ runAsUser: -1 }) }), /^Invalid waiter \(Waiter.kubectl\) runAsUser of MigratedService "test\/myapp" -1: it must be a whole number/],
   ])('%s refuses a root or invalid UID', (_name, make, message) => {
     expect(make).toThrow(message);
   });
@@ -312,7 +325,8 @@ describe('waiter kinds', () => {
 
   test('GIVEN images with whitespace WHEN the kubectl waiter is made THEN they are refused naming the prop', () => {
     for (const image of ['', '\t', 'cgr.dev/chainguard/kubectl latest']) {
-      expect(() => Waiter.kubectl({ image })).toThrow(`Invalid waiter (Waiter.kubectl) image ${JSON.stringify(image)}: give a full image reference`);
+      expect(() => synthService({ waiter: Waiter.kubectl({ image }) }))
+        .toThrow(`Invalid waiter (Waiter.kubectl) image of MigratedService "test/myapp" ${JSON.stringify(image)}: give a full image reference`);
     }
   });
 });

@@ -1,19 +1,17 @@
 import { Duration } from 'cdk8s';
 import { AlertOptions } from './alert-options';
-import type { Fail } from '../checks';
+import { checkDuration, Fail } from '../checks';
+import type { GatedKindName } from '../gate/gated-kind';
 
 /** Prometheus label names (and no reserved `__` prefix). */
 const PROM_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-/** What the Job's owner reference says, for each kind `gate()` accepts. */
-export type AlertWorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
-
 /**
  * A workload whose pods wait in the waiter init container.
  *
  * @internal
  */
 export interface AlertWorkload {
-  readonly kind: AlertWorkloadKind;
+  readonly kind: GatedKindName;
   readonly name: string;
 }
 
@@ -78,12 +76,8 @@ export function resolveAlerts(options: AlertOptions, context: AlertContext, fail
     fail('alerts.runbookUrl', options.runbookUrl, 'it must be an http:// or https:// URL without spaces, e.g. "https://wiki.example.com/runbooks/migrations"');
   }
   const seconds = (prop: string, d: Duration | undefined): number | undefined => {
-    if (d === undefined) return undefined;
-    const s = d.toSeconds({ integral: false });
-    if (!Number.isInteger(s) || s < 1) {
-      fail(prop, `${s}s`, 'it must be a whole number of seconds, at least 1, e.g. Duration.minutes(10)');
-    }
-    return s;
+    checkDuration(prop, d, fail);
+    return d?.toSeconds();
   };
   const below = (prop: string, value: number, deadlineProp: string, deadline: Duration | undefined): void => {
     if (deadline !== undefined && value >= deadline.toSeconds()) {

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
-import { TMP_PATH, valueAt } from '../pod/pod-spec';
-import { GATED_BY_LABEL } from '../release-markers';
+import { GATED_BY_LABEL } from '../facts';
+import { podContainers, TMP_PATH, valueAt } from '../pod/pod-spec';
 
 /**
  * cdk8s-plus' own container resources (1 CPU / 512Mi requested, 1.5 CPU / 2Gi limits), as it
@@ -88,7 +88,7 @@ export function applyGateEdits(json: any, podSpecPath: string, edits: GateEdits)
 
   const volumes: any[] = podSpec.volumes = podSpec.volumes ?? [];
   let needTmp = edits.initContainers.length > 0;
-  for (const c of [...podSpec.initContainers ?? [], ...podSpec.containers ?? []]) {
+  for (const c of podContainers(podSpec)) {
     const r = c.resources;
     if (!r || Object.keys(r).length === 0 || JSON.stringify(r) === JSON.stringify(CDK8S_PLUS_RESOURCES)) {
       c.resources = JSON.parse(JSON.stringify(edits.resources));

@@ -1,13 +1,22 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { POD_SPEC_PATH } from '../pod/pod-spec';
+import { CRONJOB_POD_SPEC_PATH, POD_SPEC_PATH } from '../pod/pod-spec';
 
 /**
- * The kinds `MigratedService.gate()` accepts, and where each keeps its pod spec.
+ * The kinds `MigratedService.gate()` accepts (the alerts name them so too).
+ *
+ * @internal
+ */
+export type GatedKindName = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
+
+/**
+ * A kind `gate()` accepts, and where it keeps its pod spec.
  *
  * @internal
  */
 export interface GatedKind {
+  /** The kind, as the object says it (and the alerts name it). */
+  readonly kind: GatedKindName;
   /** JSON pointer of the pod spec in the synthesized object. */
   readonly podSpecPath: string;
   /**
@@ -19,11 +28,11 @@ export interface GatedKind {
 
 /** What `gate()` accepts, by the `apiVersion` and `kind` of the object the workload synthesizes. */
 const GATED_KINDS: { [apiVersionAndKind: string]: GatedKind } = {
-  'apps/v1 Deployment': { podSpecPath: POD_SPEC_PATH, rollout: 'deployment' },
-  'apps/v1 StatefulSet': { podSpecPath: POD_SPEC_PATH, rollout: 'statefulset' },
-  'apps/v1 DaemonSet': { podSpecPath: POD_SPEC_PATH, rollout: 'daemonset' },
-  'batch/v1 Job': { podSpecPath: POD_SPEC_PATH },
-  'batch/v1 CronJob': { podSpecPath: '/spec/jobTemplate/spec/template/spec' },
+  'apps/v1 Deployment': { kind: 'Deployment', podSpecPath: POD_SPEC_PATH, rollout: 'deployment' },
+  'apps/v1 StatefulSet': { kind: 'StatefulSet', podSpecPath: POD_SPEC_PATH, rollout: 'statefulset' },
+  'apps/v1 DaemonSet': { kind: 'DaemonSet', podSpecPath: POD_SPEC_PATH, rollout: 'daemonset' },
+  'batch/v1 Job': { kind: 'Job', podSpecPath: POD_SPEC_PATH },
+  'batch/v1 CronJob': { kind: 'CronJob', podSpecPath: CRONJOB_POD_SPEC_PATH },
 };
 
 /** The accepted kinds, for error messages. */

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { COMPONENT_LABEL, COMPONENTS } from '../facts';
 import { fitName } from '../version-key';
 
 /** Props of `MigrationHistoryAccess`. */
@@ -36,7 +37,7 @@ export class MigrationHistoryAccess extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationHistoryAccessProps) {
     super(scope, id);
-    const labels = { ...props.labels, 'app.kubernetes.io/component': 'migration-history' };
+    const labels = { ...props.labels, [COMPONENT_LABEL]: COMPONENTS.history };
     const metadata = (name: string) => ({ name, labels, annotations: props.annotations });
     this.serviceAccount = props.serviceAccount ?? new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: metadata(fitName(`${props.serviceName}-migration`)),

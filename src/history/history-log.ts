@@ -14,14 +14,6 @@ export function historyConfigMapName(serviceName: string): string {
   return fitName(`${serviceName}-migration-history`);
 }
 
-/**
- * On a migration (or post-rollout) Job whose run was skipped because the history shows its step
- * done: why, in the words of its log.
- *
- * @internal
- */
-export const SKIPPED_ANNOTATION = 'migrated-service.cdk8s.io/skipped';
-
 /** The events of a history log, oldest first. */
 export interface HistoryLine {
   readonly seq: number;

@@ -1,4 +1,4 @@
-import { SKIPPED_ANNOTATION } from './history-log';
+import { COMPONENT_LABEL, COMPONENTS, CONTAINERS, MANAGED_BY, MANAGED_BY_LABEL, SKIPPED_ANNOTATION } from '../facts';
 import { kubectlScriptSetup } from '../kubectl-script';
 
 /**
@@ -93,7 +93,7 @@ export const HISTORY_CHECK_SCRIPT = `set -u
 hist=$MIGRATION_HISTORY
 tag=$MIGRATION_TAG
 step=$MIGRATION_STEP
-${kubectlScriptSetup('migration-history')}${READ_HISTORY}
+${kubectlScriptSetup(CONTAINERS.historyCheck)}${READ_HISTORY}
 read_history
 printf '%s\\n' "$history" >${HISTORY_FILES.read}
 split_history
@@ -224,7 +224,7 @@ export const RECORD_SCRIPT = `set -u
 hist=$MIGRATION_HISTORY
 tag=$MIGRATION_TAG
 step=$MIGRATION_STEP
-${kubectlScriptSetup('record-migration')}${READ_HISTORY}
+${kubectlScriptSetup(CONTAINERS.record)}${READ_HISTORY}
 prune() {
   keep=$JOB_HISTORY_LIMIT
   out=$(kubectl get jobs -l "$HISTORY_SELECTOR" --sort-by=.metadata.creationTimestamp --request-timeout=20s \\
@@ -323,7 +323,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata:
   name: "$hist"$rv
-  labels: {"app.kubernetes.io/managed-by": "cdk8s-migrated-service", "app.kubernetes.io/component": "migration-history"}
+  labels: {"${MANAGED_BY_LABEL}": "${MANAGED_BY}", "${COMPONENT_LABEL}": "${COMPONENTS.history}"}
 data:
   ${HISTORY_KEY}: |
 $body

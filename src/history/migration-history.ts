@@ -1,15 +1,6 @@
 import { checkInt, Fail } from '../checks';
 import { historyConfigMapName } from './history-log';
 
-/**
- * The label every migration and post-rollout Job of a service (and its pods) carries while the
- * history is on, with the service name as value: the record container lists the service's finished
- * Jobs by it to keep only `jobHistoryLimit` of them.
- *
- * @internal
- */
-export const HISTORY_LABEL = 'migrated-service.cdk8s.io/migration-history';
-
 /** Options for `MigrationHistory.configMap()`. */
 export interface ConfigMapMigrationHistoryOptions {
   /**

@@ -1,15 +1,5 @@
+import { COMPONENT_LABEL, COMPONENTS, CONTAINERS, jsonPathKey, LOCK_LABEL } from '../facts';
 import { kubectlScriptSetup } from '../kubectl-script';
-
-/**
- * The label every migration Job of a service and its pods carry, with the service name as value:
- * the lock's one selector.
- *
- * @internal
- */
-export const LOCK_LABEL = 'migrated-service.cdk8s.io/migration-lock';
-
-/** The init container that takes the lock. */
-export const LOCK_CONTAINER = 'migration-lock';
 
 /**
  * What one read of the service's Lease, migration Jobs and pods prints, one line per object:
@@ -22,11 +12,11 @@ export const LOCK_CONTAINER = 'migration-lock';
  * @internal
  */
 export const LOCK_READ_JSONPATH = '{range .items[*]}{.kind}|{.metadata.name}|{.metadata.uid}'
-  + '|{.metadata.creationTimestamp}|{.metadata.labels.app\\.kubernetes\\.io/component}'
+  + `|{.metadata.creationTimestamp}|{.metadata.labels.${jsonPathKey(COMPONENT_LABEL)}}`
   + '|{.status.conditions[?(@.type=="Complete")].status}'
   + '|{.status.conditions[?(@.type=="Failed")].status}'
   + '|{.metadata.labels.controller-uid}|{.status.phase}'
-  + `|{.status.initContainerStatuses[?(@.name=="${LOCK_CONTAINER}")].state.running.startedAt}`
+  + `|{.status.initContainerStatuses[?(@.name=="${CONTAINERS.lock}")].state.running.startedAt}`
   + '|{.metadata.resourceVersion}|{.spec.holderIdentity}{"\\n"}{end}';
 
 /**
@@ -68,7 +58,7 @@ fmt='${LOCK_READ_JSONPATH}'
 started=$(date +%s)
 give_up=0
 [ "$limit" -gt 0 ] && give_up=$((started + limit - 10))
-${kubectlScriptSetup('migration-lock')}refused() {
+${kubectlScriptSetup(CONTAINERS.lock)}refused() {
   case $1 in
     *Forbidden*|*forbidden*|*Unauthorized*)
       echo "migration lock: access refused (the lock needs list on leases, jobs and pods, watch on pods, update on lease $lease, create on leases): $1" >&2
@@ -122,7 +112,7 @@ EOF
       [ "$complete" = True ] && continue
       [ "$failed" = True ] && continue
       case $live in *" $uid "*) ;; *) case $seen in *" $uid "*) continue ;; esac ;; esac
-      if [ "$component" = post-rollout-migration ]; then
+      if [ "$component" = ${COMPONENTS.postRollout} ]; then
         case $waiting in *" $uid "*) ;; *) continue ;; esac
       fi
     fi

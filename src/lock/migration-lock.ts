@@ -1,9 +1,9 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkImageReference } from '../checks';
-import { MigratedServiceError } from '../errors';
-import { LOCK_CONTAINER, MIGRATION_LOCK_SCRIPT } from './migration-lock-script';
+import { checkImageReference, Fail } from '../checks';
+import { COMPONENT_LABEL, COMPONENTS, CONTAINERS } from '../facts';
+import { MIGRATION_LOCK_SCRIPT } from './migration-lock-script';
 import { TMP_PATH } from '../pod/pod-spec';
 import { checkId, restrictedContainerSecurity } from '../pod/security';
 import { fitName } from '../version-key';
@@ -96,8 +96,12 @@ export abstract class MigrationLock {
 
   protected constructor() {}
 
-  /** @internal */
-  public abstract _bind(serviceName: string): MigrationLockSpec | undefined;
+  /**
+   * The lock of service `serviceName`, after checking its options (`fail` names the service).
+   *
+   * @internal
+   */
+  public abstract _bind(serviceName: string, fail: Fail): MigrationLockSpec | undefined;
 }
 
 class LeaseMigrationLock extends MigrationLock {
@@ -105,15 +109,12 @@ class LeaseMigrationLock extends MigrationLock {
 
   constructor(private readonly options: LeaseMigrationLockOptions) {
     super();
-    const fail = (prop: string, value: unknown, fix: string): never => {
-      throw new MigratedServiceError(prop, value, fix);
-    };
-    checkImageReference('MigrationLock.lease image', options.image,
-      'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"', fail);
-    checkId('MigrationLock.lease runAsUser', options.runAsUser, fail);
   }
 
-  public _bind(serviceName: string): MigrationLockSpec {
+  public _bind(serviceName: string, fail: Fail): MigrationLockSpec {
+    checkImageReference('migrationLock (MigrationLock.lease) image', this.options.image,
+      'give a full image reference with kubectl and sh, e.g. "registry.example.com/mirror/kubectl:1.34.1"', fail);
+    checkId('migrationLock (MigrationLock.lease) runAsUser', this.options.runAsUser, fail);
     const leaseName = lockLeaseName(serviceName);
     const image = this.options.image ?? KUBECTL_IMAGE;
     const uid = this.options.runAsUser ?? KUBECTL_UID;
@@ -122,10 +123,10 @@ class LeaseMigrationLock extends MigrationLock {
       image,
       uid,
       container: (deadlineSeconds, tmp) => ({
-        name: LOCK_CONTAINER,
+        name: CONTAINERS.lock,
         image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: ['sh', '-c', MIGRATION_LOCK_SCRIPT, LOCK_CONTAINER, serviceName, leaseName, `${deadlineSeconds}`],
+        command: ['sh', '-c', MIGRATION_LOCK_SCRIPT, CONTAINERS.lock, serviceName, leaseName, `${deadlineSeconds}`],
         envVariables: {
           HOME: kplus.EnvValue.fromValue(TMP_PATH),
           TMPDIR: kplus.EnvValue.fromValue(TMP_PATH),
@@ -182,7 +183,7 @@ export class MigrationLockAccess extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationLockAccessProps) {
     super(scope, id);
-    const labels = { ...props.labels, 'app.kubernetes.io/component': 'migration-lock' };
+    const labels = { ...props.labels, [COMPONENT_LABEL]: COMPONENTS.lock };
     const metadata = (name: string) => ({ name, labels, annotations: props.annotations });
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: metadata(fitName(`${props.serviceName}-migration`)),

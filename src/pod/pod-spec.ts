@@ -3,12 +3,27 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 
 /**
- * Where a Deployment, StatefulSet, DaemonSet or Job keeps its pod spec (a CronJob:
- * `/spec/jobTemplate/spec/template/spec`).
+ * Where a Deployment, StatefulSet, DaemonSet or Job keeps its pod spec (JSON pointer).
  *
  * @internal
  */
 export const POD_SPEC_PATH = '/spec/template/spec';
+
+/**
+ * Where a CronJob keeps its pod spec.
+ *
+ * @internal
+ */
+export const CRONJOB_POD_SPEC_PATH = '/spec/jobTemplate/spec/template/spec';
+
+/**
+ * The init containers, then the containers, of a synthesized pod spec.
+ *
+ * @internal
+ */
+export function podContainers(spec: any): any[] {
+  return [...spec.initContainers ?? [], ...spec.containers ?? []];
+}
 
 /** Where the writable emptyDir is mounted; also HOME for tools that need one. */
 export const TMP_PATH = '/tmp';

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ResolvedPostRollout } from './resolve';
 import { rolloutWaiter } from './rollout-wait';
+import { COMPONENTS } from '../facts';
 import { POD_SPEC_PATH } from '../pod/pod-spec';
 import { createMigrationJob, ReleasePod } from '../run/job';
 import { fitName } from '../version-key';
@@ -70,7 +71,7 @@ export class PostRolloutMigration extends Construct {
     }
     this.job = createMigrationJob(this, 'Job', {
       name: run.jobName,
-      component: 'post-rollout-migration',
+      component: COMPONENTS.postRollout,
       step: 'contracted',
       annotations: props.annotations,
       run,

@@ -1,10 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
+import { CONTAINERS, IMAGE_TAG_ANNOTATION, jsonPathKey } from '../facts';
 import { TMP_PATH } from '../pod/pod-spec';
 import { restrictedContainerSecurity } from '../pod/security';
 import { KUBECTL_UID, WAITER_RESOURCES } from '../waiter';
-
-/** The init container of the post-rollout Job. */
-export const ROLLOUT_WAITER_NAME = 'wait-for-rollout';
 
 /**
  * The rollout waiter init container.
@@ -14,11 +12,11 @@ export const ROLLOUT_WAITER_NAME = 'wait-for-rollout';
 export function rolloutWaiter(image: string, uid: number | undefined, tag: string, timeoutSeconds: number,
   first: string, tmp: kplus.VolumeMount): kplus.ContainerProps {
   return {
-    name: ROLLOUT_WAITER_NAME,
+    name: CONTAINERS.rolloutWaiter,
     image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     // Workloads gated later are appended to this command (waitForRolloutOf).
-    command: ['sh', '-c', ROLLOUT_WAIT_SCRIPT, ROLLOUT_WAITER_NAME, tag, `${timeoutSeconds}`, first],
+    command: ['sh', '-c', ROLLOUT_WAIT_SCRIPT, CONTAINERS.rolloutWaiter, tag, `${timeoutSeconds}`, first],
     envVariables: { HOME: kplus.EnvValue.fromValue(TMP_PATH) },
     volumeMounts: [tmp],
     resources: WAITER_RESOURCES,
@@ -43,7 +41,7 @@ tag=$1
 timeout=$2
 shift 2
 start=$(date +%s)
-ann='migrated-service\\.cdk8s\\.io/image-tag'
+ann='${jsonPathKey(IMAGE_TAG_ANNOTATION)}'
 fmt="{.metadata.generation}|{.status.observedGeneration}|{.spec.replicas}|{.status.replicas}|{.status.updatedReplicas}|{.status.availableReplicas}|{.status.desiredNumberScheduled}|{.status.updatedNumberScheduled}|{.status.numberAvailable}|{.status.currentRevision}|{.status.updateRevision}|{.spec.template.metadata.annotations.$ann}|{.status.conditions[?(@.type==\\"Progressing\\")].reason}|{.spec.selector.matchLabels}"
 state=
 

@@ -3,19 +3,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { retryEnv } from './lock-timeout-retry';
 import { MigrationRun } from './resolve';
+import { COMPONENT_LABEL, CONTAINERS, HISTORY_LABEL, LOCK_LABEL } from '../facts';
 import { HISTORY_CHECK_SCRIPT, MIGRATE_WRAPPER_SCRIPT, RECORD_SCRIPT } from '../history/history-scripts';
-import { HISTORY_LABEL, MigrationHistorySpec } from '../history/migration-history';
+import { MigrationHistorySpec } from '../history/migration-history';
 import { LOCK_RESOURCES, MigrationLockSpec } from '../lock/migration-lock';
-import { LOCK_LABEL } from '../lock/migration-lock-script';
 import { hardenPod, mountApiTokenIn, POD_SPEC_PATH, TMP_PATH, tmpMount, tmpVolume } from '../pod/pod-spec';
 import { restrictedContainerSecurity } from '../pod/security';
-import { RECORD_CONTAINER } from '../release-markers';
 import { KUBECTL_IMAGE, KUBECTL_UID } from '../waiter';
 
-/** The migration Job's container: named in the Job's failure condition. */
-export const MIGRATION_CONTAINER = 'migrate';
-/** The init container that reads the history when there is no lock container to do it. */
-export const HISTORY_CONTAINER = 'migration-history';
 
 /**
  * What every migration Job of a service shares with the service's own pods.
@@ -74,7 +69,7 @@ export interface MigrationJobSpec {
  */
 export function createMigrationJob(scope: Construct, id: string, spec: MigrationJobSpec, pod: ReleasePod): kplus.Job {
   const run = spec.run;
-  const labels: { [key: string]: string } = { ...pod.labels, 'app.kubernetes.io/component': spec.component };
+  const labels: { [key: string]: string } = { ...pod.labels, [COMPONENT_LABEL]: spec.component };
   if (pod.lock) labels[LOCK_LABEL] = pod.serviceName;
   if (pod.history) labels[HISTORY_LABEL] = pod.serviceName;
   const tmp = tmpVolume(scope, spec.tmpId);
@@ -95,7 +90,7 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
   }
   if (run.unlockCommand) {
     // Under the lock, before the run: the tool's own lock left by a killed run is stale.
-    initContainers.push({ ...runContainer(run, pod, env, tmp), name: 'clear-tool-lock', command: run.unlockCommand, args: undefined });
+    initContainers.push({ ...runContainer(run, pod, env, tmp), name: CONTAINERS.clearToolLock, command: run.unlockCommand, args: undefined });
   }
   const job = new kplus.Job(scope, id, {
     metadata: {
@@ -118,7 +113,7 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
       : [runContainer(run, pod, env, tmp)],
   });
   hardenPod(job);
-  sayWhyOnFailure(job, MIGRATION_CONTAINER, run.backoffLimit, history !== undefined);
+  sayWhyOnFailure(job, CONTAINERS.migrate, run.backoffLimit, history !== undefined);
   if (needToken.length > 0 || history) mountApiTokenIn(job, POD_SPEC_PATH, needToken, history ? [1] : []);
   return job;
 }
@@ -156,15 +151,15 @@ function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: 
       command: [lock.command![0], lock.command![1], `(\n${lock.command![2]}) || exit\n${HISTORY_CHECK_SCRIPT}`, ...lock.command!.slice(3)],
       envVariables: { ...lock.envVariables, ...env },
     }),
-    checkContainer: (tmp: kplus.VolumeMount) => kubectlContainer(HISTORY_CONTAINER, HISTORY_CHECK_SCRIPT, tmp),
+    checkContainer: (tmp: kplus.VolumeMount) => kubectlContainer(CONTAINERS.historyCheck, HISTORY_CHECK_SCRIPT, tmp),
     /** The migrate container runs the tool through the wrapper, in the image's shell; the wrapper retries lock timeouts. */
     wrap: (container: kplus.ContainerProps): kplus.ContainerProps => ({
       ...container,
-      command: [history.shell, '-c', MIGRATE_WRAPPER_SCRIPT, MIGRATION_CONTAINER, ...container.command!],
+      command: [history.shell, '-c', MIGRATE_WRAPPER_SCRIPT, CONTAINERS.migrate, ...container.command!],
       envVariables: { ...container.envVariables, ...retryEnv(spec.run.lockTimeoutRetry) },
     }),
-    recordContainer: (tmp: kplus.VolumeMount) => kubectlContainer(RECORD_CONTAINER, RECORD_SCRIPT, tmp, {
-      HISTORY_SELECTOR: kplus.EnvValue.fromValue(`${HISTORY_LABEL}=${pod.serviceName},app.kubernetes.io/component=${spec.component}`),
+    recordContainer: (tmp: kplus.VolumeMount) => kubectlContainer(CONTAINERS.record, RECORD_SCRIPT, tmp, {
+      HISTORY_SELECTOR: kplus.EnvValue.fromValue(`${HISTORY_LABEL}=${pod.serviceName},${COMPONENT_LABEL}=${spec.component}`),
       HISTORY_LIMIT: kplus.EnvValue.fromValue(`${history.limit}`),
       JOB_HISTORY_LIMIT: kplus.EnvValue.fromValue(`${history.jobHistoryLimit ?? ''}`),
       JOB_NAME: kplus.EnvValue.fromValue(spec.name),
@@ -194,7 +189,7 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
   if (recorded) {
     // The migration succeeded but its record could not be written: the next pod finds the step
     // unrecorded and runs it again, which the tool does as a no-op. Not a failure of the migration.
-    rules.push({ action: 'Ignore', onExitCodes: { containerName: RECORD_CONTAINER, operator: 'In', values: [1] }, onPodConditions: [] });
+    rules.push({ action: 'Ignore', onExitCodes: { containerName: CONTAINERS.record, operator: 'In', values: [1] }, onPodConditions: [] });
   }
   ApiObject.of(job).addJsonPatch(
     JsonPatch.add(`${POD_SPEC_PATH}/containers/0/terminationMessagePolicy`, 'FallbackToLogsOnError'),
@@ -205,7 +200,7 @@ function sayWhyOnFailure(job: kplus.Job, container: string, backoffLimit: number
 /** The container that runs `run`'s command in its image, with the service's environment. */
 function runContainer(run: MigrationRun, pod: ReleasePod, env: { [name: string]: kplus.EnvValue }, tmp: kplus.Volume): kplus.ContainerProps {
   return {
-    name: MIGRATION_CONTAINER,
+    name: CONTAINERS.migrate,
     image: run.image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: run.command,

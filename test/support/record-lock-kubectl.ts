@@ -14,7 +14,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import { Delivery, MigratedService } from '../../src';
-import { LOCK_LABEL, LOCK_READ_JSONPATH } from '../../src/lock/migration-lock-script';
+import { LOCK_LABEL } from '../../src/facts';
+import { LOCK_READ_JSONPATH } from '../../src/lock/migration-lock-script';
 import {
   apply, buildImage, createNamespace, deleteNamespace, ensureCluster, getJson, kubectl, serveCommand, SMALL_RESOURCES as SMALL, synthYaml, waitFor,
 } from '../e2e/support';
