@@ -122,7 +122,7 @@ export interface WaiterSpec {
  */
 export abstract class Waiter {
   /**
-   * groundnuty/k8s-wait-for in `job-wr` mode (the seed's waiter): polls `kubectl describe job` every 2 s
+   * groundnuty/k8s-wait-for in `job-wr` mode (the usual waiter of the pattern written by hand): polls `kubectl describe job` every 2 s
    * and starts the service once a pod of the Job succeeded. Needs `get` on that one Job.
    *
    * Caveats: a failed Job makes it wait forever (the Deployment's progress deadline surfaces it),
