@@ -132,7 +132,8 @@ printf '%s\\n' "$why" >${HISTORY_FILES.skip}
  * The tool's stdout and stderr pass through line by line, each to its own stream, watched for
  * PostgreSQL's "canceling statement due to lock timeout". When the tool failed with it, it runs
  * again after \`LOCK_TIMEOUT_BACKOFF\` seconds (doubling, up to 60), at most
- * \`LOCK_TIMEOUT_RETRIES\` times (unset: never). Any other failure, or a signal, ends the run.
+ * \`LOCK_TIMEOUT_RETRIES\` times (unset: never). Any other failure, or a signal, ends the run; a
+ * signal during the backoff ends its \`sleep\` too, whenever it comes.
  *
  * @internal
  */
@@ -145,11 +146,13 @@ fi
 retries=\${LOCK_TIMEOUT_RETRIES:-0}
 delay=\${LOCK_TIMEOUT_BACKOFF:-5}
 stop=
+pause=
 forward() {
   stop=1
   pid=
   [ -s ${HISTORY_FILES.toolPid} ] && read -r pid <${HISTORY_FILES.toolPid}
   [ -z "$pid" ] || kill "-$1" "$pid" 2>/dev/null
+  [ -z "$pause" ] || kill "$pause" 2>/dev/null
 }
 trap 'forward TERM' TERM
 trap 'forward INT' INT
@@ -190,7 +193,11 @@ while :; do
   attempt=$((attempt + 1))
   echo "migration cancelled by the lock timeout; running it again in \${delay}s (retry $attempt of $retries)" >&2
   sleep "$delay" &
-  wait "$!"
+  pause=$!
+  # A signal before pause was set found no sleep to end: end it here, or the wait would last.
+  [ -z "$stop" ] || kill "$pause" 2>/dev/null
+  wait "$pause"
+  pause=
   [ -z "$stop" ] || break
   delay=$((delay * 2))
   [ "$delay" -le 60 ] || delay=60
