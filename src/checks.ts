@@ -22,6 +22,16 @@ export function failFor(path: string): Fail {
   };
 }
 
+/**
+ * Fail without a service's path: for values made before any service (a `MigrationTool`) and for
+ * helpers that annotate an object of the app outside any service (`Delivery.helmPreInstall`).
+ *
+ * @internal
+ */
+export const failHere: Fail = (prop, value, fix) => {
+  throw new MigratedServiceError(prop, value, fix);
+};
+
 /** A repository reference without tag or digest: `[host[:port]/]path`, lowercase path components. */
 const REPOSITORY = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import type { Fail } from './checks';
+import { Fail, failHere } from './checks';
 import { MigratedServiceError } from './errors';
 import { podInputs } from './pod/pod-inputs';
 import { POD_SPEC_PATH, valueAt } from './pod/pod-spec';
@@ -186,7 +186,7 @@ export abstract class Delivery {
    */
   public static helmPreInstall(resource: IConstruct, weight?: number): void {
     const w = weight ?? -1;
-    checkInteger('weight of Delivery.helmPreInstall', w, throwError);
+    checkInteger('weight of Delivery.helmPreInstall', w, failHere);
     const obj = apiObjectOf(resource, 'Delivery.helmPreInstall');
     obj.metadata.addAnnotation(HELM_HOOK, 'pre-install,pre-upgrade');
     obj.metadata.addAnnotation(HELM_HOOK_WEIGHT, `${w}`);
@@ -206,7 +206,7 @@ export abstract class Delivery {
    */
   public static argoCdPreSync(resource: IConstruct, wave?: number): void {
     const w = wave ?? -1;
-    checkInteger('wave of Delivery.argoCdPreSync', w, throwError);
+    checkInteger('wave of Delivery.argoCdPreSync', w, failHere);
     const obj = apiObjectOf(resource, 'Delivery.argoCdPreSync');
     obj.metadata.addAnnotation(ARGO_HOOK, 'PreSync');
     obj.metadata.addAnnotation(ARGO_SYNC_WAVE, `${w}`);
@@ -337,10 +337,6 @@ function checkInteger(prop: string, value: number | undefined, fail: Fail): void
   }
 }
 
-/** For the static helpers, which annotate an object of the app outside any service. */
-const throwError: Fail = (prop, value, fix) => {
-  throw new MigratedServiceError(prop, value, fix);
-};
 
 function apiObjectOf(resource: IConstruct, method: string): ApiObject {
   try {

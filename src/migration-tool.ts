@@ -1,4 +1,4 @@
-import { checkEnvName, Fail } from './checks';
+import { checkEnvName, failHere } from './checks';
 import { MigratedServiceError } from './errors';
 
 /**
@@ -407,14 +407,10 @@ function option(tool: string, prop: string, value: string | undefined, fallback:
   return value;
 }
 
-/** A tool is a value made before any service: its options fail where they are given. */
-const throwError: Fail = (prop, value, fix) => {
-  throw new MigratedServiceError(prop, value, fix);
-};
-
 function urlEnv(tool: string, name: string | undefined): string {
   const value = name ?? 'DATABASE_URL';
-  checkEnvName(`MigrationTool.${tool} urlEnv`, value, throwError);
+  // A tool is a value made before any service: its options fail where they are given.
+  checkEnvName(`MigrationTool.${tool} urlEnv`, value, failHere);
   return value;
 }
 
