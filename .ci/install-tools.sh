@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the migration tools the tool tier (`npx projen tools`) runs against a real PostgreSQL.
 # Idempotent and quiet; prints one line per tool with its version, or why it is not there.
-#   Debian: prometheus (for promtool: checks and unit-tests the alert rules), golang-go (Go's
+#   Debian: shellcheck (the unit suite lints every in-pod script with it), prometheus (for promtool: checks and unit-tests the alert rules), golang-go (Go's
 #   text/template, Helm's engine: renders what Delivery.helm() escapes), PostgreSQL 15, Django, Alembic, Rails (railties + ActiveRecord + pg; the `rails` meta
 #   package is not installable next to this machine's nodejs), sqitch (+ DBD::Pg).
 #   npm (into $TOOLS_HOME/npm, outside the repo): knex, typeorm, sequelize-cli, dbmate, pg.
@@ -14,7 +14,7 @@ else default_home="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-migrated-service-tools"
 TOOLS_HOME="${TOOLS_HOME:-$default_home}"
 mkdir -p "$TOOLS_HOME"
 
-debs=(prometheus golang-go postgresql-15 python3-django alembic python3-alembic python3-sqlalchemy python3-psycopg2 ruby-railties ruby-activerecord ruby-pg sqitch libdbd-pg-perl)
+debs=(shellcheck prometheus golang-go postgresql-15 python3-django alembic python3-alembic python3-sqlalchemy python3-psycopg2 ruby-railties ruby-activerecord ruby-pg sqitch libdbd-pg-perl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { HISTORY_KEY } from './facts';
 import { historyConfigMapName, holdingContract, parseHistory } from './history/history-log';
 import { Kubectl, realKubectl } from './status';
 
@@ -24,7 +25,7 @@ export function allowRollback(kubectl: Kubectl, name: string, namespace: string,
       return { code: /NotFound|not found/.test(got.stderr) ? 1 : 3, lines: [`kubectl get configmap ${cm} -n ${namespace}: ${got.stderr.trim()}`] };
     }
     const obj = JSON.parse(got.stdout);
-    const log: string = obj.data?.log ?? '';
+    const log: string = obj.data?.[HISTORY_KEY] ?? '';
     const lines = parseHistory(log);
     if (!lines.some(l => l.event === 'migrated' && l.tag === tag)) {
       return { code: 1, lines: [`${tag} has not migrated according to the history of ${name}: there is no rollback to it to allow`] };
@@ -36,7 +37,7 @@ export function allowRollback(kubectl: Kubectl, name: string, namespace: string,
     const seq = (lines[lines.length - 1]?.seq ?? 0) + 1;
     const detail = `${contract.seq} ${reason}`.replace(/[\r\n|]+/g, ' ').trim();
     const line = `${seq}|allowed|${tag}|${now().toISOString().replace(/\.\d+Z$/, 'Z')}|${detail}`;
-    obj.data = { ...obj.data, log: `${log.replace(/\n*$/, '\n')}${line}\n` };
+    obj.data = { ...obj.data, [HISTORY_KEY]: `${log.replace(/\n*$/, '\n')}${line}\n` };
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'allow-rollback-')), 'history.json');
     fs.writeFileSync(file, JSON.stringify(obj));
     const put = kubectl(['replace', '-f', file, '-n', namespace]);

@@ -114,3 +114,18 @@ export const GATED_BY_LABEL = 'migrated-service.cdk8s.io/gated-by';
  */
 export const POST_ROLLOUT_JOB_ANNOTATION = 'migrated-service.cdk8s.io/post-rollout-job';
 
+/**
+ * The migration history is one ConfigMap per service, `<service>-migration-history`, created by
+ * the first migration that succeeds and written only by the library's containers. Its key `log`
+ * holds one line per event, oldest first:
+ *
+ * `SEQ|EVENT|TAG|TIME|DETAIL`
+ *
+ * - `migrated`: TAG's migration succeeded at TIME; DETAIL is the Job's name.
+ * - `contracted`: TAG's post-rollout (contract) migration succeeded; DETAIL is the Job's name.
+ * - `allowed`: someone allowed rolling back to TAG past the contract steps up to SEQ number
+ *   DETAIL's first word; the rest of DETAIL is their reason.
+ *
+ * SEQ counts up by one per line. Tags cannot contain `|`, so every field but the last is plain.
+ */
+export const HISTORY_KEY = 'log';

@@ -33,7 +33,7 @@ describe('MigrationHistory.configMap() (the default)', () => {
     const spec = migrationJob(synthService()).spec.template.spec;
     expect(spec.initContainers.map((c: any) => c.name)).toEqual(['migration-lock']);
     const lock = container(spec, 'migration-lock');
-    expect(lock.command).toEqual(['sh', '-c', `(\n${MIGRATION_LOCK_SCRIPT}) || exit\n${HISTORY_CHECK_SCRIPT}`,
+    expect(lock.command).toEqual(['sh', '-c', `# shellcheck disable=SC2030,SC2031\n(\n${MIGRATION_LOCK_SCRIPT}) || exit\n${HISTORY_CHECK_SCRIPT}`,
       'migration-lock', 'myapp', 'myapp-migration-lock', '0']);
     expect(env(lock)).toMatchObject({ MIGRATION_HISTORY: 'myapp-migration-history', MIGRATION_TAG: 'v1.2.3', MIGRATION_STEP: 'migrated' });
   });

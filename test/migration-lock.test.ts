@@ -32,7 +32,7 @@ describe('MigrationLock.lease() (the default)', () => {
     expect(lock.imagePullPolicy).toBe('IfNotPresent');
     // The lock script runs first, in a subshell whose failure ends the container; then, under the
     // lock, the history's check (test/history.test.ts).
-    expect(lock.command).toEqual(['sh', '-c', `(\n${MIGRATION_LOCK_SCRIPT}) || exit\n${HISTORY_CHECK_SCRIPT}`, 'migration-lock', 'myapp', 'myapp-migration-lock', '0']);
+    expect(lock.command).toEqual(['sh', '-c', `# shellcheck disable=SC2030,SC2031\n(\n${MIGRATION_LOCK_SCRIPT}) || exit\n${HISTORY_CHECK_SCRIPT}`, 'migration-lock', 'myapp', 'myapp-migration-lock', '0']);
     expect(lock.env).toEqual(expect.arrayContaining([
       { name: 'JOB_NAME', valueFrom: { fieldRef: { fieldPath: "metadata.labels['job-name']" } } },
       { name: 'JOB_UID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['controller-uid']" } } },

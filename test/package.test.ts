@@ -31,7 +31,7 @@ const isTooling = (file: string) => TOOLING.some(t => (t.endsWith('/') ? file.st
  * Everything a consumer needs, and all that is shipped on purpose: docs/ and the examples' sources
  * too, as the README links to them and an installed package is read without the repository.
  */
-const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/, /^bin\/cdk8s-migrated-service$/, /^lib\/.+\.(js|d\.ts)$/,
+const SHIPPED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/, /^bin\/cdk8s-migrated-service$/, /^lib\/.+\.(js|d\.ts)$/, /^sh\/[a-z-]+\.sh$/,
   /^docs\/[A-Za-z-]+\.md$/, /^examples\/[a-z]+\/(main\.ts|cdk8s\.yaml|[a-z-]+\.ya?ml|README\.md|\.gitlab-ci\.yml|[a-z-]+\.Dockerfile)$/];
 
 /** The relative links of a Markdown file (no URL, no in-page anchor), without their #fragment. */
@@ -109,7 +109,7 @@ describe('npm pack → install into a fresh cdk8s app → cdk8s synth', () => {
     expect(packed.length).toBeGreaterThan(5);
     expect(packed.filter(isTooling)).toEqual([]);
     expect(packed.filter(f => !SHIPPED.some(re => re.test(f)))).toEqual([]);
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'bin/cdk8s-migrated-service', 'lib/index.js', 'lib/index.d.ts',
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'bin/cdk8s-migrated-service', 'lib/index.js', 'lib/index.d.ts', 'sh/migration-lock.sh',
       'docs/troubleshooting.md', 'examples/basic/main.ts', 'examples/ci/github-actions.yml']) {
       expect(packed).toContain(needed);
     }

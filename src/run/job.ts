@@ -119,6 +119,12 @@ export function createMigrationJob(scope: Construct, id: string, spec: Migration
 }
 
 /** The history's parts of one Job: the check, the wrapped migrate container, the record container. */
+/**
+ * The opening of the lock-then-check script: shellcheck, seeing the lock's KUBECONFIG set in its
+ * subshell, would warn that the check loses it; the check sets its own.
+ */
+const LOCK_THEN_CHECK = '# shellcheck disable=SC2030,SC2031\n';
+
 function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: ReleasePod) {
   const env = {
     MIGRATION_HISTORY: kplus.EnvValue.fromValue(history.configMapName),
@@ -145,10 +151,13 @@ function historyRun(history: MigrationHistorySpec, spec: MigrationJobSpec, pod: 
     securityContext: restrictedContainerSecurity({ runAsUser: uid, runAsGroup: uid }),
   });
   return {
-    /** The lock container, then the check in the same container: no second container start. */
+    /**
+     * The lock container, then the check in the same container: no second container start. The
+     * lock runs in a subshell so that its `exit 0` ends only the lock; each sets its own KUBECONFIG.
+     */
     afterLock: (lock: kplus.ContainerProps): kplus.ContainerProps => ({
       ...lock,
-      command: [lock.command![0], lock.command![1], `(\n${lock.command![2]}) || exit\n${HISTORY_CHECK_SCRIPT}`, ...lock.command!.slice(3)],
+      command: [lock.command![0], lock.command![1], `${LOCK_THEN_CHECK}(\n${lock.command![2]}) || exit\n${HISTORY_CHECK_SCRIPT}`, ...lock.command!.slice(3)],
       envVariables: { ...lock.envVariables, ...env },
     }),
     checkContainer: (tmp: kplus.VolumeMount) => kubectlContainer(CONTAINERS.historyCheck, HISTORY_CHECK_SCRIPT, tmp),

@@ -5,7 +5,7 @@
  */
 import { ClusterView, Kubectl, KubectlFailed, lastLine } from './kubectl';
 import {
-  COMPONENT_LABEL, COMPONENTS, CONTAINERS, GATED_BY_LABEL, IMAGE_TAG_ANNOTATION as TAG, NAME_LABEL, POST_ROLLOUT_JOB_ANNOTATION,
+  COMPONENT_LABEL, COMPONENTS, CONTAINERS, GATED_BY_LABEL, HISTORY_KEY, IMAGE_TAG_ANNOTATION as TAG, NAME_LABEL, POST_ROLLOUT_JOB_ANNOTATION,
   SKIPPED_ANNOTATION,
 } from '../facts';
 import { historyConfigMapName, HistoryLine, holdingContract, parseHistory } from '../history/history-log';
@@ -163,7 +163,7 @@ function rollback(r: ReleaseContext): ReleasePart[] {
 function historyOf(r: ReleaseContext): HistoryLine[] | undefined {
   try {
     const cm = r.view.find('configmap', historyConfigMapName(r.name));
-    return cm && parseHistory(cm.data?.log ?? '');
+    return cm && parseHistory(cm.data?.[HISTORY_KEY] ?? '');
   } catch (e) {
     if (e instanceof KubectlFailed) return undefined; // e.g. no get on configmaps: judged without it
     throw e;
