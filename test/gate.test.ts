@@ -117,6 +117,26 @@ describe.each(KINDS)('gate($kind): how the status command finds it', (kind) => {
   });
 });
 
+describe('gate() of several workloads', () => {
+  test('GIVEN two gated workloads WHEN one\'s synthesized waiter is changed THEN the other\'s is not: they share no object', () => {
+    const app = new App();
+    const chart = new Chart(app, 'test');
+    const svc = new MigratedService(chart, 'myapp', baseProps());
+    const one = new kplus.Deployment(chart, 'one', { containers: [WORKER_CONTAINER] });
+    const two = new kplus.Deployment(chart, 'two', { containers: [WORKER_CONTAINER] });
+    svc.gate(one);
+    svc.gate(two);
+    const [a, b] = [one, two].map(d => ApiObject.of(d).toJson().spec.template.spec);
+    expect(a.initContainers[0]).toEqual(b.initContainers[0]);
+    a.initContainers[0].args = ['changed'];
+    a.volumes[0].name = 'changed';
+    const again = ApiObject.of(two).toJson().spec.template.spec;
+    expect(b.initContainers[0].args).not.toEqual(['changed']);
+    expect(again.initContainers[0].args).not.toEqual(['changed']);
+    expect(again.volumes[0].name).not.toBe('changed');
+  });
+});
+
 describe('gate(): progress deadline of a gated Deployment', () => {
   const LONG = { migration: { command: ['migrate'], activeDeadline: Duration.minutes(30) } };
   function workerDeadline(props: Partial<MigratedServiceProps>, progressDeadline?: Duration): { service: number; worker: number } {

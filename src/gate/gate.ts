@@ -52,6 +52,9 @@ export interface ReleaseGateProps {
  * @internal
  */
 export class ReleaseGate extends Construct {
+  /** What `gate()` adds, the same for every workload of the service: rendered at the first `gate()`. */
+  private edits?: GateEdits;
+
   constructor(scope: Construct, id: string, private readonly props: ReleaseGateProps) {
     super(scope, id);
   }
@@ -62,12 +65,13 @@ export class ReleaseGate extends Construct {
     // Valid: from here on the workload is changed.
     markGated(target.obj, this.props.servicePath);
     this.checkAtSynth(target);
-    const edits = this.gateEdits();
+    const edits = this.edits ??= this.gateEdits();
     const held = edits.initContainers.length > 0;
     this.waitForRollout(target);
     if (held) this.hold(target);
     const serviceAccountName = held && this.props.waiterRoleBinding ? this.props.serviceAccountName : undefined;
-    editAtSynth(target.obj, json => applyGateEdits(json, target.kind.podSpecPath, { ...edits, serviceAccountName }));
+    // A copy per synthesized object: the workloads' JSON never shares an object.
+    editAtSynth(target.obj, json => applyGateEdits(json, target.kind.podSpecPath, { ...copy(edits), serviceAccountName }));
   }
 
   /** Step 1 of `gate()`: whether `workload` can be gated; fails naming what it got. */
@@ -199,4 +203,8 @@ function rootProblem(podSpec: any): string | undefined {
   return why && `${why}; gated pods must pass the "restricted" Pod Security Standard: run as a non-root UID ` +
     '(cdk8s-plus: securityContext: { ensureNonRoot: true, user: 1000 }; otherwise runAsNonRoot: true and ' +
     'runAsUser: 1000 in the pod\'s or each container\'s securityContext), never privileged';
+}
+
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value));
 }
