@@ -13,7 +13,7 @@
 ## No timer process: `--request-timeout` makes kubectl end the watch at the deadline by itself. The
 ## only child is the watch, and it is killed only after it printed a line, so it has long been
 ## running kubectl, not a shell that was just forked. (A forked shell can lose a signal that arrives
-## before it resets the traps it inherited; the previous timer subshell leaked its `sleep` that way.)
+## before it resets the traps it inherited, and a timer subshell would leak its `sleep` that way.)
 set -u
 job=$1
 timeout=$2
