@@ -52,6 +52,13 @@ describe('renderScript', () => {
     expect(render('a.sh')).toBe('while :; do\n  while read -r l; do\n    case $l in\n      x) y ;;\n    esac\n  done\ndone\n');
   });
 
+  test('GIVEN a block at the margin with a blank line in it WHEN used THEN it keeps its blank line, unindented, and its own indentation', () => {
+    const render = renderer({
+      'a.sh': '#@ define BODY\nx\n\n  y\n#@ end\nif :; then\n  @@BODY@@\nfi\n',
+    });
+    expect(render('a.sh')).toBe('if :; then\n  x\n\n    y\nfi\n');
+  });
+
   test('GIVEN ## lines WHEN rendered THEN they are left out; other comments stay', () => {
     const render = renderer({ 'a.sh': '## about the file\n##\n# why\nx\n' });
     expect(render('a.sh')).toBe('# why\nx\n');
@@ -60,6 +67,7 @@ describe('renderScript', () => {
   test('GIVEN a malformed directive WHEN rendered THEN it throws', () => {
     expect(() => renderer({ 'a.sh': '#@ inclde b.sh\n' })('a.sh')).toThrow("a.sh: unknown directive '#@ inclde b.sh'");
     expect(() => renderer({ 'a.sh': '#@ define X\nx\n' })('a.sh')).toThrow("a.sh: '#@ define X' has no '#@ end'");
+    expect(() => renderer({ 'a.sh': 'if :; then\n  #@ include b.bash\nfi\n' })('a.sh')).toThrow("a.sh: unknown directive '#@ include b.bash'");
   });
 
   test('every file in sh/ is documented (## header) and POSIX sh: no bash-only syntax the renderer would pass through', () => {
