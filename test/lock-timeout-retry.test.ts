@@ -5,6 +5,8 @@
  * its environment. test/history-scripts.test.ts runs the wrapper's retries under real shells;
  * test/tools/lock-timeout.test.ts proves them with the real tools and a real PostgreSQL.
  */
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { MigratedServiceProps, MigrationHistory, MigrationTool } from '../src';
 import { all, Manifest, synthService, validateSchemas } from './support/k8s';
@@ -106,9 +108,34 @@ describe('asked for', () => {
       .toThrow(new RegExp(`migration\\.lockTimeoutRetries.*\\b1\\b[\\s\\S]*${why.source}`));
   });
 
+  test('GIVEN retries for a tool that cannot retry THEN the message points to the docs section that says why', () => {
+    let message = '';
+    try {
+      synthService({ migration: { tool: MigrationTool.sequelize(), lockTimeoutRetries: 1 } });
+    } catch (e: any) {
+      message = e.message;
+    }
+    const [, doc, section] = /\((docs\/[a-z-]+\.md), "([^"]+)"\)/.exec(message) ?? [];
+    expect(readFileSync(join(__dirname, '..', doc), 'utf-8').split('\n')).toContain(`### ${section}`);
+  });
+
   test('GIVEN retries with MigrationHistory.none() THEN refused: the retry runs in the history\'s wrapper', () => {
     expect(() => synthService({ migration: { tool: MigrationTool.knex(), lockTimeoutRetries: 2 }, migrationHistory: MigrationHistory.none() }))
-      .toThrow(/migration\.lockTimeoutRetries[\s\S]*MigrationHistory\.none\(\)/);
+      .toThrow(/migration\.lockTimeoutRetries[\s\S]*the retry runs in the migrate wrapper[\s\S]*MigrationHistory\.none\(\)/);
+  });
+
+  test('GIVEN 0 retries where retries are refused (a tool that cannot retry, no history) THEN accepted: 0 asks for nothing', () => {
+    for (const props of [
+      { migration: { tool: MigrationTool.sequelize(), lockTimeoutRetries: 0 } },
+      { migration: { tool: MigrationTool.knex(), lockTimeoutRetries: 0 }, migrationHistory: MigrationHistory.none() },
+    ]) {
+      expect(retryEnv(byComponent(service(props), 'migration'))).toEqual({});
+    }
+  });
+
+  test('GIVEN the longest backoff, 300 s THEN accepted', () => {
+    expect(retryEnv(byComponent(service({ migration: { tool: MigrationTool.knex(), lockTimeoutRetryBackoff: Duration.seconds(300) } }), 'migration')))
+      .toEqual({ LOCK_TIMEOUT_RETRIES: '3', LOCK_TIMEOUT_BACKOFF: '300' });
   });
 
   test.each([
@@ -126,6 +153,8 @@ describe('asked for', () => {
       .toThrow(/migration\.lockTimeoutRetryBackoff.*2s.*lockTimeoutRetries is 0 by default for MigrationTool\.sequelize\(\)/);
     expect(() => synthService({ migration: { tool: MigrationTool.knex(), lockTimeoutRetries: 0, lockTimeoutRetryBackoff: Duration.seconds(2) } }))
       .toThrow(/migration\.lockTimeoutRetryBackoff.*lockTimeoutRetries is 0\)/);
+    expect(() => synthService({ migration: { command: ['./migrate'], lockTimeoutRetryBackoff: Duration.seconds(2) } }))
+      .toThrow(/migration\.lockTimeoutRetryBackoff.*2s.*lockTimeoutRetries is 0 by default for a command/);
   });
 
   test('GIVEN postRollout retries THEN the prop in the message is postRollout\'s', () => {

@@ -71,7 +71,7 @@ export function resolveLockTimeoutRetry(
   } else if (retries > 0) {
     if (typeof fact === 'object') {
       fail(retriesProp, retries, `MigrationTool.${tool!.name}() cannot retry safely: ${fact.refused}; drop ${retriesProp} ` +
-        '(docs/migration-tools.md, "Lock timeouts")');
+        '(docs/migration-tools.md, "Retrying a lock timeout")');
     }
     if (!wrapped) {
       fail(retriesProp, retries, 'the retry runs in the migrate wrapper, which needs the image\'s shell and comes with the ' +
