@@ -137,6 +137,17 @@ describe('gate() of several workloads', () => {
   });
 });
 
+describe('gate() with Waiter.none()', () => {
+  test('GIVEN no waiter WHEN a worker is gated THEN it gets the labels and defaults but nothing that waits: no init container, no waiter volume, no token', () => {
+    const { spec, worker } = gated(KINDS[0], { waiter: Waiter.none() });
+    expect(worker.metadata.labels['migrated-service.cdk8s.io/gated-by']).toBe('myapp');
+    expect(spec.initContainers).toBeUndefined();
+    // Only the writable /tmp its read-only container gets (cdk8s-plus' default root filesystem).
+    expect(spec.volumes).toEqual([{ name: 'migration-waiter-tmp', emptyDir: { sizeLimit: '256Mi' } }]);
+    expect(spec.serviceAccountName).toBeUndefined();
+  });
+});
+
 describe('gate(): progress deadline of a gated Deployment', () => {
   const LONG = { migration: { command: ['migrate'], activeDeadline: Duration.minutes(30) } };
   function workerDeadline(props: Partial<MigratedServiceProps>, progressDeadline?: Duration): { service: number; worker: number } {

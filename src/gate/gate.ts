@@ -100,12 +100,11 @@ export class ReleaseGate extends Construct {
         `${JSON.stringify(namespace ?? null)}; the waiter reads the Job (and its Role binds) in one namespace: ` +
         'create the workload in the same chart or namespace');
     }
-    // A cdk8s-plus workload without containers yet cannot be rendered; the check at synth covers it.
     let podSpec: any;
     try {
       podSpec = valueAt(obj.toJson(), kind.podSpecPath);
     } catch {
-      podSpec = undefined;
+      // A cdk8s-plus workload without containers yet cannot be rendered; the check at synth covers it.
     }
     const problem = (podSpec?.containers ?? []).length > 0 ? rootProblem(podSpec) : undefined;
     if (problem) fail('workload of gate()', path, problem);
@@ -142,13 +141,13 @@ export class ReleaseGate extends Construct {
   /**
    * A held workload is watched by the alerts, and one with a ServiceAccount of its own gets the
    * waiter's read access to the Job (one construct per ServiceAccount name, whatever the order of
-   * `gate()` calls).
+   * `gate()` calls; every gated workload is in the service's namespace).
    */
   private hold(target: GateTarget): void {
     this.props.onHeld(target.kind.kind, target.obj.name);
     const binding = this.props.waiterRoleBinding;
     if (binding && target.serviceAccount) {
-      const id = `ServiceAccount-${target.namespace ?? ''}-${target.serviceAccount}`;
+      const id = `ServiceAccount-${target.serviceAccount}`;
       const account = this.node.tryFindChild(id) as kplus.IServiceAccount | undefined
         ?? kplus.ServiceAccount.fromServiceAccountName(this, id, target.serviceAccount, { namespaceName: target.namespace });
       binding.addSubjects(account);
